@@ -1,0 +1,95 @@
+// The one place minnow talks to onnxruntime-node: sessions on a device, and tensor conversion.
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+import { Tensor, type DType, type TypedArray } from './tensor.js';
+
+const require_ = createRequire(import.meta.url);
+
+export type Device = 'cpu' | 'cuda' | 'webgpu';
+export const DEVICES: readonly Device[] = ['cpu', 'cuda', 'webgpu'];
+
+/** A user-facing problem with the requested device (no stack trace is shown for it). */
+export class DeviceError extends Error {
+  override name = 'DeviceError';
+}
+
+export function parseDevice(value: string): Device {
+  if ((DEVICES as readonly string[]).includes(value)) return value as Device;
+  throw new DeviceError(`unknown device '${value}': use one of ${DEVICES.join(', ')}`);
+}
+
+const INSTALL_HINT: Record<Device, string> = {
+  cpu: '',
+  cuda: 'the CUDA execution provider is not installed: on a Linux x64 host with CUDA 12, reinstall with `npm ci --onnxruntime-node-install=cuda12`, or use --device cpu',
+  webgpu: 'the WebGPU execution provider could not start (it needs a GPU with Vulkan drivers); use --device cpu',
+};
+
+/** Fails with one clear sentence when onnxruntime-node has no backend for the device. */
+export function checkDevice(device: Device): void {
+  if (device === 'cpu') return;
+  const backends = ort.listSupportedBackends?.() ?? [];
+  const entry = backends.find((b) => b.name === device);
+  if (!entry || (device === 'cuda' && !entry.bundled && !cudaProviderInstalled())) {
+    throw new DeviceError(`device '${device}' is not available: ${INSTALL_HINT[device]}`);
+  }
+}
+
+function cudaProviderInstalled(): boolean {
+  // The install script drops libonnxruntime_providers_cuda.so next to the binding when it succeeds.
+  try {
+    const fs = require_('node:fs') as typeof import('node:fs');
+    const path = require_('node:path') as typeof import('node:path');
+    const dir = path.dirname(require_.resolve('onnxruntime-node/package.json'));
+    const bin = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads (default: onnxruntime's choice, all cores). */
+  threads?: number;
+}
+
+export async function createSession(model: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const device = options.device ?? 'cpu';
+  checkDevice(device);
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+  };
+  if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
+  try {
+    return await ort.InferenceSession.create(model, sessionOptions);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (device !== 'cpu' && /provider|cuda|webgpu|dawn|vulkan/i.test(message)) {
+      throw new DeviceError(`device '${device}' is not available: ${INSTALL_HINT[device]} (onnxruntime said: ${message.split('\n')[0]})`);
+    }
+    throw err;
+  }
+}
+
+export function toOrt(t: Tensor): ort.Tensor {
+  return new ort.Tensor(t.dtype, t.data as never, t.dims);
+}
+
+export function fromOrt(t: ort.Tensor): Tensor {
+  return new Tensor(t.type as DType, [...t.dims], t.data as TypedArray);
+}
+
+export type Feeds = Record<string, Tensor>;
+
+/** Runs a session on host tensors and returns host tensors. */
+export async function run(session: ort.InferenceSession, feeds: Feeds, fetches?: string[]): Promise<Record<string, Tensor>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  const out = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
+  const result: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(out)) result[k] = fromOrt(v);
+  return result;
+}
+
+export { ort };
