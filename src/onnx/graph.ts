@@ -143,6 +143,14 @@ export class Graph {
     for (const out of node.outputs) this.producers.set(out, node);
   }
 
+  /** Turns a stored tensor into a graph input of the same name (training feeds parameters in). */
+  initializerToInput(name: string): string {
+    if (!this.initializers.delete(name)) throw new Error(`'${name}' is not an initializer`);
+    this.constants.delete(name);
+    this.inputs.push(name);
+    return name;
+  }
+
   output(name: string): string {
     if (!this.types.has(name)) throw new Error(`cannot mark '${name}' as output: no such value`);
     if (!this.outputs.includes(name)) this.outputs.push(name);

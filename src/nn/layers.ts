@@ -1,0 +1,70 @@
+// The building blocks: each function creates its parameters in a scope and returns its output.
+import { Tensor, type DType } from '../onnx/tensor.js';
+import { dropout as dropoutOp, gelu, relu } from '../autodiff/rules/elementwise.js';
+import { layerNorm as layerNormOp } from '../autodiff/rules/normalization.js';
+import { Scope, kaiming, normal, ones, zeros, type Init } from './scope.js';
+
+export interface LinearOptions { bias?: boolean; init?: Init }
+
+/** y = x W + b, W of shape [in, out]; x's last dim must be static. */
+export function linear(s: Scope, x: string, outFeatures: number, options: LinearOptions = {}): string {
+  const { g } = s;
+  const inFeatures = g.shape(x).at(-1);
+  if (typeof inFeatures !== 'number') throw new Error(`linear '${s.prefix}': input's last dim must be static, got [${g.shape(x)}]`);
+  const w = s.param('weight', [inFeatures, outFeatures], options.init ?? kaiming(inFeatures));
+  const y = g.op1('MatMul', [x, w], {}, { name: `${s.prefix}.matmul` });
+  if (options.bias === false) return y;
+  return g.op1('Add', [y, s.param('bias', [outFeatures], zeros)], {}, { name: `${s.prefix}.out` });
+}
+
+/** Rows of a [vocab, dim] table for int64 ids of any shape. */
+export function embedding(s: Scope, ids: string, vocab: number, dim: number, init: Init = normal(0.02)): string {
+  const table = s.param('weight', [vocab, dim], init);
+  return s.g.op1('Gather', [table, ids], { axis: 0 }, { name: `${s.prefix}.lookup` });
+}
+
+/** Adds a learned position vector to each of the x's positions (x: [batch, seq, dim], seq <= ctx). */
+export function positionalEmbedding(s: Scope, x: string, ctx: number, init: Init = normal(0.02)): string {
+  const { g } = s;
+  const dim = g.shape(x).at(-1) as number;
+  const table = s.param('weight', [ctx, dim], init);
+  const seqLen = g.op1('Squeeze', [g.op1('Shape', [x], { start: 1, end: 2 }), g.int64s([0])]);
+  const positions = g.op1('Range', [g.scalar(0, 'int64'), seqLen, g.scalar(1, 'int64')], {}, { name: 'positions' });
+  const pos = g.op1('Gather', [table, positions], { axis: 0 }, { name: `${s.prefix}.lookup` });
+  g.types.set(pos, { dtype: s.dtype, shape: [g.shape(x)[1]!, dim] });
+  return g.op1('Add', [x, pos], {}, { name: `${s.prefix}.out` });
+}
+
+export function layerNorm(s: Scope, x: string, epsilon = 1e-5): string {
+  const dim = s.g.shape(x).at(-1) as number;
+  return layerNormOp(s.g, x, s.param('weight', [dim], ones), s.param('bias', [dim], zeros), epsilon);
+}
+
+export function dropout(s: Scope, x: string, ratio: number, seed: number): string {
+  if (!s.training || ratio <= 0) return x;
+  return dropoutOp(s.g, x, ratio, seed);
+}
+
+export type Activation = 'gelu' | 'gelu_tanh' | 'relu';
+
+export function activate(s: Scope, x: string, activation: Activation): string {
+  if (activation === 'relu') return relu(s.g, x);
+  return gelu(s.g, x, activation === 'gelu_tanh' ? 'tanh' : 'none');
+}
+
+export interface FeedForwardOptions { activation?: Activation; dropout?: number; seed?: number; outInit?: Init }
+
+/** Position-wise two-layer MLP: dim -> hidden -> dim. */
+export function feedForward(s: Scope, x: string, hidden: number, options: FeedForwardOptions = {}): string {
+  const dim = s.g.shape(x).at(-1) as number;
+  const h = activate(s, linear(s.sub('fc1'), x, hidden, { init: normal(0.02) }), options.activation ?? 'gelu');
+  const y = linear(s.sub('fc2'), h, dim, { init: options.outInit ?? normal(0.02) });
+  return dropout(s, y, options.dropout ?? 0, options.seed ?? 0);
+}
+
+/** An additive [ctx, ctx] mask: 0 where a query may see a key, a large negative number where not. */
+export function causalMaskTable(ctx: number, dtype: DType = 'float32'): Tensor {
+  const values = new Float64Array(ctx * ctx);
+  for (let i = 0; i < ctx; i++) for (let j = i + 1; j < ctx; j++) values[i * ctx + j] = -1e9;
+  return Tensor.fromNumbers(dtype, [ctx, ctx], values);
+}

@@ -1,0 +1,178 @@
+// One training step is one session.run of a graph holding forward, loss, backward, clipping and the
+// optimizer update. The trainer owns the parameter and optimizer-state tensors between steps.
+import type { InferenceSession } from 'onnxruntime-node';
+import type { BuiltModel, Task } from '../nn/models.js';
+import { encodeModel } from '../onnx/codec.js';
+import { createSession, run, type Device } from '../onnx/runtime.js';
+import { Tensor } from '../onnx/tensor.js';
+import { grad } from '../autodiff/grad.js';
+import { crossEntropy } from './losses.js';
+import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
+import { warmupCosine } from './schedule.js';
+
+export type Batch = Record<string, Tensor>;
+
+export interface TrainerOptions {
+  task: Task;
+  optimizer: OptimizerConfig;
+  lr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  maxGradNorm?: number;
+  labelSmoothing?: number;
+  device?: Device;
+  threads?: number;
+}
+
+export interface StepResult { loss: number; gradNorm: number; lr: number }
+
+export interface EvalResult {
+  /** Mean cross-entropy per target (per label, or per predicted token). */
+  loss: number;
+  /** Fraction of correct argmax predictions (classification tasks). */
+  accuracy?: number;
+  targets: number;
+}
+
+/** Builds the forward model; `training` adds dropout. Called once per graph the trainer needs. */
+export type ModelBuilder = (training: boolean) => BuiltModel;
+
+const labelShape = (task: Task) => (task === 'lm' ? ['batch', 'seq'] : ['batch']);
+
+export class Trainer {
+  step = 0;
+  readonly params: Map<string, Tensor>;
+  readonly state: Map<string, Tensor>;
+
+  private constructor(
+    private readonly options: TrainerOptions,
+    private readonly trainSession: InferenceSession,
+    private readonly evalSession: InferenceSession,
+    private readonly layout: {
+      params: string[];
+      nextParams: Map<string, string>;
+      state: { name: string; next: string }[];
+      scalars: string[];
+      loss: string;
+      gradNorm: string;
+      evalLoss: string;
+      evalCorrect?: string;
+    },
+    initialParams: Map<string, Tensor>,
+    initialState: Map<string, Tensor>,
+    readonly exportGraph: BuiltModel,
+  ) {
+    this.params = initialParams;
+    this.state = initialState;
+  }
+
+  static async create(build: ModelBuilder, options: TrainerOptions): Promise<Trainer> {
+    // Training graph: parameters become inputs, updated parameters become outputs.
+    const train = build(true);
+    const g = train.graph;
+    const params = [...g.params];
+    const initialParams = new Map(params.map((p) => [p, g.initializers.get(p)!]));
+    for (const p of params) g.initializerToInput(p);
+    const labels = g.input('labels', 'int64', labelShape(options.task));
+    const loss = crossEntropy(g, train.logits, labels, { labelSmoothing: options.labelSmoothing });
+    const grads = grad(g, loss, params);
+    const clipped = clipByGlobalNorm(g, grads, options.maxGradNorm ?? 1);
+    const opt = appendOptimizer(g, params, clipped.grads, options.optimizer);
+    g.outputs.length = 0;
+    g.output(loss);
+    g.output(clipped.norm);
+    for (const p of params) g.output(opt.nextParams.get(p)!);
+    for (const s of opt.state) g.output(s.next);
+
+    // Evaluation graph: same forward (no dropout), parameters fed in, summed loss and hit count out.
+    const evalModel = build(false);
+    const e = evalModel.graph;
+    for (const p of params) e.initializerToInput(p);
+    const evalLabels = e.input('labels', 'int64', labelShape(options.task));
+    const evalLoss = crossEntropy(e, evalModel.logits, evalLabels, { reduction: 'sum' });
+    e.outputs.length = 0;
+    e.output(evalLoss);
+    let evalCorrect: string | undefined;
+    if (options.task !== 'lm') {
+      const predicted = e.op1('ArgMax', [evalModel.logits], { axis: -1, keepdims: 0 });
+      evalCorrect = e.output(e.op1('ReduceSum', [e.op1('Cast', [e.op1('Equal', [predicted, evalLabels])], { to: 7 })], { keepdims: 0 }, { name: 'correct' }));
+    }
+
+    const sessionOptions = { device: options.device, threads: options.threads };
+    const [trainSession, evalSession] = await Promise.all([
+      createSession(encodeModel(g), sessionOptions),
+      createSession(encodeModel(e), sessionOptions),
+    ]);
+    const initialState = new Map(opt.state.map((s) => [s.name, s.init]));
+    return new Trainer(options, trainSession, evalSession, {
+      params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
+    }, initialParams, initialState, build(false));
+  }
+
+  get paramNames(): string[] { return this.layout.params; }
+
+  learningRate(step = this.step): number {
+    const { lr, warmupSteps, totalSteps } = this.options;
+    return warmupCosine(step, { peak: lr, warmupSteps, totalSteps });
+  }
+
+  private scalarFeeds(lr: number): Batch {
+    const feeds: Batch = { 'opt.lr': Tensor.scalar('float32', lr) };
+    if (this.options.optimizer.kind === 'adamw') {
+      const t = this.step + 1;
+      feeds['opt.bias_correction1'] = Tensor.scalar('float32', 1 / (1 - (this.options.optimizer.beta1 ?? 0.9) ** t));
+      feeds['opt.bias_correction2'] = Tensor.scalar('float32', 1 / (1 - (this.options.optimizer.beta2 ?? 0.999) ** t));
+    }
+    return feeds;
+  }
+
+  async trainStep(batch: Batch): Promise<StepResult> {
+    const lr = this.learningRate();
+    const feeds: Batch = { ...batch, ...this.scalarFeeds(lr) };
+    for (const [k, v] of this.params) feeds[k] = v;
+    for (const [k, v] of this.state) feeds[k] = v;
+    const out = await run(this.trainSession, feeds);
+    const { layout } = this;
+    for (const p of layout.params) this.params.set(p, out[layout.nextParams.get(p)!]!);
+    for (const s of layout.state) this.state.set(s.name, out[s.next]!);
+    this.step++;
+    return { loss: Number(out[layout.loss]!.data[0]), gradNorm: Number(out[layout.gradNorm]!.data[0]), lr };
+  }
+
+  async evaluate(batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<EvalResult> {
+    let lossSum = 0, correct = 0, targets = 0;
+    for await (const batch of batches) {
+      const feeds: Batch = { ...batch };
+      for (const [k, v] of this.params) feeds[k] = v;
+      const out = await run(this.evalSession, feeds);
+      lossSum += Number(out[this.layout.evalLoss]!.data[0]);
+      if (this.layout.evalCorrect) correct += Number(out[this.layout.evalCorrect]!.data[0]);
+      targets += batch.labels!.size;
+    }
+    const result: EvalResult = { loss: lossSum / Math.max(1, targets), targets };
+    if (this.layout.evalCorrect) result.accuracy = correct / Math.max(1, targets);
+    return result;
+  }
+
+  /** The forward graph with the current parameters stored as initializers. */
+  exportModel(metadata: Record<string, string> = {}): Uint8Array {
+    const g = this.exportGraph.graph;
+    for (const [name, value] of this.params) {
+      g.initializers.set(name, value);
+      g.constants.set(name, value);
+    }
+    g.metadata.clear();
+    for (const [k, v] of Object.entries(metadata)) g.metadata.set(k, v);
+    return encodeModel(g);
+  }
+
+  paramCount(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.size;
+    return n;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.trainSession.release(), this.evalSession.release()]);
+  }
+}
