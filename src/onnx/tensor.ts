@@ -84,8 +84,10 @@ export class Tensor {
   }
 
   static fromBytes(dtype: DType, dims: number[], bytes: Uint8Array): Tensor {
-    // Copy so that the typed array is aligned whatever the source buffer's offset.
-    const copy = bytes.slice();
+    // Copy so that the typed array is aligned whatever the source's offset. (Buffer.slice would
+    // return a view into Node's shared pool, not a copy.)
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
     const n = sizeOf(dims);
     const buf = copy.buffer;
     switch (dtype) {

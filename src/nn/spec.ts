@@ -1,0 +1,112 @@
+// Model specs: a preset name or `kind:key=value,...`, e.g.
+//   transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256
+//   mlp:hidden=512x2          (two hidden layers of 512; `512-256` gives layers of different widths)
+//   cnn:channels=32-64,hidden=128
+import type { ArchConfig, CnnConfig, MlpConfig, Task, TransformerConfig } from './models.js';
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+export const PRESETS: Record<string, string> = {
+  'transformer-tiny': 'transformer:layers=2,dim=64,heads=2,ff=256,ctx=128',
+  'transformer-small': 'transformer:layers=2,dim=128,heads=4,ff=512,ctx=256',
+  'char-lm': 'transformer:layers=4,dim=128,heads=4,ff=512,ctx=128',
+  'mlp-256': 'mlp:hidden=256',
+  'cnn-small': 'cnn:channels=32-64,hidden=128',
+};
+
+export const DEFAULT_MODEL: Record<Task, string> = {
+  classify: 'transformer-small',
+  lm: 'char-lm',
+  image: 'mlp-256',
+};
+
+const KEYS = {
+  transformer: ['layers', 'dim', 'heads', 'ff', 'ctx', 'pool', 'activation', 'dropout'],
+  mlp: ['hidden', 'activation', 'dropout'],
+  cnn: ['channels', 'hidden', 'dropout'],
+} as const;
+
+function widths(value: string, key: string): number[] {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (m) return Array.from({ length: Number(m[2]) }, () => Number(m[1]));
+  const parts = value.split('-').map(Number);
+  if (parts.some((p) => !Number.isInteger(p) || p <= 0)) throw new SpecError(`${key}=${value}: expected widths like 256, 512x2 or 512-256`);
+  return parts;
+}
+
+function positiveInt(value: string, key: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new SpecError(`${key}=${value}: expected a positive integer`);
+  return n;
+}
+
+function fraction(value: string, key: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n < 1)) throw new SpecError(`${key}=${value}: expected a number in [0, 1)`);
+  return n;
+}
+
+export function parseModelSpec(spec: string): ArchConfig {
+  const resolved = PRESETS[spec] ?? spec;
+  const colon = resolved.indexOf(':');
+  const kind = colon < 0 ? resolved : resolved.slice(0, colon);
+  if (!(kind in KEYS)) {
+    throw new SpecError(`unknown model spec '${spec}': use a preset (${Object.keys(PRESETS).join(', ')}) or transformer:..., mlp:..., cnn:...`);
+  }
+  const allowed = KEYS[kind as keyof typeof KEYS] as readonly string[];
+  const entries = new Map<string, string>();
+  for (const part of colon < 0 ? [] : resolved.slice(colon + 1).split(',').filter(Boolean)) {
+    const [key, value] = part.split('=');
+    if (!key || value === undefined) throw new SpecError(`model spec '${spec}': '${part}' is not key=value`);
+    if (!allowed.includes(key)) throw new SpecError(`model spec '${spec}': unknown key '${key}' for ${kind} (keys: ${allowed.join(', ')})`);
+    entries.set(key, value);
+  }
+  const get = (k: string) => entries.get(k);
+  if (kind === 'transformer') {
+    const cfg: TransformerConfig = {
+      kind,
+      layers: positiveInt(get('layers') ?? '2', 'layers'),
+      dim: positiveInt(get('dim') ?? '128', 'dim'),
+      heads: positiveInt(get('heads') ?? '4', 'heads'),
+      ff: positiveInt(get('ff') ?? String(4 * Number(get('dim') ?? 128)), 'ff'),
+      ctx: positiveInt(get('ctx') ?? '128', 'ctx'),
+      dropout: fraction(get('dropout') ?? '0', 'dropout'),
+    };
+    const pool = get('pool');
+    if (pool !== undefined) {
+      if (pool !== 'mean' && pool !== 'cls') throw new SpecError(`pool=${pool}: expected mean or cls`);
+      cfg.pool = pool;
+    }
+    const act = get('activation');
+    if (act !== undefined) {
+      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
+      cfg.activation = act;
+    }
+    if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
+    return cfg;
+  }
+  if (kind === 'mlp') {
+    const cfg: MlpConfig = { kind, hidden: widths(get('hidden') ?? '256', 'hidden'), dropout: fraction(get('dropout') ?? '0', 'dropout') };
+    const act = get('activation');
+    if (act !== undefined) {
+      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
+      cfg.activation = act;
+    }
+    return cfg;
+  }
+  const cfg: CnnConfig = {
+    kind: 'cnn',
+    channels: widths(get('channels') ?? '32-64', 'channels'),
+    hidden: get('hidden') === '0' ? 0 : positiveInt(get('hidden') ?? '128', 'hidden'),
+    dropout: fraction(get('dropout') ?? '0', 'dropout'),
+  };
+  return cfg;
+}
+
+/** Checks that an architecture can serve a task (e.g. an MLP cannot read text). */
+export function checkArchForTask(arch: ArchConfig, task: Task, spec: string): void {
+  const ok = arch.kind === 'transformer' ? task !== 'image' : task === 'image';
+  if (!ok) throw new SpecError(`model spec '${spec}' (${arch.kind}) does not fit --task ${task}: text tasks take a transformer, images an mlp or cnn`);
+}

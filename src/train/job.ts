@@ -1,0 +1,272 @@
+// `minnow train` as a library call: load data, fit a tokenizer, build the model, train with
+// checkpoints and progress events, evaluate, and write model.onnx, metrics.jsonl and report.json.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { buildModel, type ArchConfig, type ModelShape, type Task } from '../nn/models.js';
+import { DEFAULT_MODEL, checkArchForTask, parseModelSpec } from '../nn/spec.js';
+import { loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
+import { ImageSource, LanguageModelSource, TextClassificationSource, batchCount, iterateBatches, type BatchSource } from '../data/batching.js';
+import type { Split } from '../data/split.js';
+import { decodeModel } from '../onnx/codec.js';
+import type { Device } from '../onnx/runtime.js';
+import { Trainer, type EvalResult } from './trainer.js';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type DataCursor } from './checkpoint.js';
+import { META, FORMAT_VERSION, weightsDigest, type Preprocessing } from './metadata.js';
+import type { OptimizerConfig } from './optimizers.js';
+
+export interface TrainJobOptions {
+  task: Task;
+  data: string;
+  model?: string;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  device?: Device;
+  out: string;
+  resume?: string;
+  /** Stop after this many steps in total (the schedule still spans all epochs). */
+  maxSteps?: number;
+  tokenizer?: 'char' | 'bpe';
+  vocabSize?: number;
+  optimizer?: 'adamw' | 'sgd';
+  weightDecay?: number;
+  warmup?: number;
+  labelSmoothing?: number;
+  maxGradNorm?: number;
+  checkpointEvery?: number;
+  /** Evaluate on the validation split every N steps (default: at each epoch end). */
+  evalEvery?: number;
+  threads?: number;
+  dataOptions?: LoadOptions;
+  onEvent?: (event: TrainEvent) => void;
+  /** Aborting writes a checkpoint and returns with `interrupted: true`. */
+  signal?: AbortSignal;
+}
+
+export type TrainEvent =
+  | { type: 'start'; totalSteps: number; step: number; params: number; trainExamples: number }
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSec: number }
+  | { type: 'eval'; step: number; epoch: number; split: Split; metrics: Metrics }
+  | { type: 'checkpoint'; step: number; file: string }
+  | { type: 'log'; message: string };
+
+export interface Metrics { accuracy?: number; loss: number; val_loss?: number; bits_per_char?: number }
+
+export interface TrainReport {
+  task: Task;
+  model: string;
+  params: number;
+  size_bytes: number;
+  metrics: { accuracy: number } | { val_loss: number; bits_per_char: number; test_loss: number };
+  validation: Metrics;
+  data: string;
+  steps: number;
+  epochs: number;
+  train_seconds: number;
+  interrupted: boolean;
+}
+
+interface RunConfig {
+  task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
+  tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions;
+}
+
+const LN2 = Math.log(2);
+
+interface Prepared {
+  data: Dataset;
+  tokenizer?: Tokenizer;
+  sources: Record<Split, BatchSource>;
+  shape: ModelShape;
+  preprocessing: Preprocessing;
+  labels?: string[];
+  /** Characters per token of each split (LM bits-per-char). */
+  charsPerToken?: Record<Split, number>;
+}
+
+function prepare(config: RunConfig, arch: ArchConfig, tokenizerJson: string | undefined, log: (m: string) => void): Prepared {
+  const data = loadDataset(config.data, config.task, config.dataOptions);
+  if (data.task === 'image') {
+    const sources = {
+      train: new ImageSource(data.splits.train, data.shape, data.normalize),
+      validation: new ImageSource(data.splits.validation, data.shape, data.normalize),
+      test: new ImageSource(data.splits.test, data.shape, data.normalize),
+    };
+    return {
+      data, sources, labels: data.labels,
+      shape: { task: 'image', numClasses: data.labels.length, imageShape: data.shape },
+      preprocessing: { kind: 'image', shape: data.shape, scale: 1 / 255, mean: data.normalize.mean, std: data.normalize.std },
+    };
+  }
+  if (arch.kind !== 'transformer') throw new Error('text tasks need a transformer');
+  const ctx = arch.ctx;
+  const trainText = data.task === 'lm' ? data.splits.train : data.splits.train.map((e) => e.text).join('\n');
+  let tokenizer: Tokenizer;
+  if (tokenizerJson) tokenizer = tokenizerFromJSON(tokenizerJson);
+  else if ((config.tokenizer ?? (data.task === 'lm' ? 'char' : 'bpe')) === 'char') tokenizer = CharTokenizer.train(trainText);
+  else {
+    log(`training a byte-level BPE tokenizer (${config.vocabSize ?? 4000} tokens) on ${trainText.length} characters`);
+    tokenizer = BpeTokenizer.train(trainText, { vocabSize: config.vocabSize ?? 4000, minFrequency: 2 });
+  }
+  const preprocessing: Preprocessing = { kind: 'text', max_length: ctx, pad_id: tokenizer.padId, truncation: 'right' };
+  if (data.task === 'lm') {
+    const encode = (s: string) => Int32Array.from(tokenizer.encode(s));
+    const tokens = { train: encode(data.splits.train), validation: encode(data.splits.validation), test: encode(data.splits.test) };
+    const cpt = (s: Split) => data.splits[s].length / Math.max(1, tokens[s].length);
+    return {
+      data, tokenizer, preprocessing,
+      sources: { train: new LanguageModelSource(tokens.train, ctx), validation: new LanguageModelSource(tokens.validation, ctx), test: new LanguageModelSource(tokens.test, ctx) },
+      shape: { task: 'lm', vocabSize: tokenizer.vocabSize },
+      charsPerToken: { train: cpt('train'), validation: cpt('validation'), test: cpt('test') },
+    };
+  }
+  const source = (split: Split) => {
+    const ex = data.splits[split];
+    return new TextClassificationSource(ex.map((e) => tokenizer.encode(e.text).slice(0, ctx)), ex.map((e) => e.label), tokenizer.padId);
+  };
+  return {
+    data, tokenizer, preprocessing, labels: data.labels,
+    sources: { train: source('train'), validation: source('validation'), test: source('test') },
+    shape: { task: 'classify', vocabSize: tokenizer.vocabSize, numClasses: data.labels.length },
+  };
+}
+
+function metricsOf(result: EvalResult, task: Task, charsPerToken?: number): Metrics {
+  if (task !== 'lm') return { accuracy: result.accuracy!, loss: result.loss };
+  return { loss: result.loss, val_loss: result.loss, bits_per_char: result.loss / LN2 / (charsPerToken ?? 1) };
+}
+
+export async function train(options: TrainJobOptions): Promise<TrainReport> {
+  const emit = options.onEvent ?? (() => {});
+  const log = (message: string) => emit({ type: 'log', message });
+  const resumed = options.resume ? await loadCheckpoint(path.join(options.resume, 'checkpoint')) : undefined;
+  const config: RunConfig = resumed ? (resumed.config.run as RunConfig) : {
+    task: options.task, data: options.data, model: options.model ?? DEFAULT_MODEL[options.task],
+    epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
+    tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
+    weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
+    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {},
+  };
+  if (resumed && options.epochs) config.epochs = options.epochs;
+  const arch = parseModelSpec(config.model);
+  checkArchForTask(arch, config.task, config.model);
+  const prepared = prepare(config, arch, resumed?.config.tokenizer as string | undefined, log);
+  const { sources } = prepared;
+  if (sources.train.size === 0) throw new Error(`data '${config.data}' has no training examples`);
+
+  const stepsPerEpoch = batchCount(sources.train, config.batch);
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const optimizer: OptimizerConfig = config.optimizer === 'sgd'
+    ? { kind: 'sgd', momentum: 0.9, weightDecay: config.weightDecay }
+    : { kind: 'adamw', weightDecay: config.weightDecay };
+  const trainer = await Trainer.create((training) => buildModel(arch, prepared.shape, { seed: config.seed, training }), {
+    task: config.task, optimizer, lr: config.lr, warmupSteps: Math.min(config.warmup, Math.floor(totalSteps / 10)), totalSteps,
+    maxGradNorm: config.maxGradNorm, labelSmoothing: config.labelSmoothing, device: options.device, threads: options.threads,
+  });
+
+  let cursor: DataCursor = { epoch: 0, index: 0 };
+  if (resumed) {
+    for (const [k, v] of resumed.params) trainer.params.set(k, v);
+    for (const [k, v] of resumed.optimizerState) trainer.state.set(k, v);
+    trainer.step = resumed.step;
+    cursor = resumed.cursor;
+    log(`resumed from step ${resumed.step} (epoch ${cursor.epoch + 1}, batch ${cursor.index})`);
+  }
+
+  await fs.mkdir(options.out, { recursive: true });
+  const metricsFile = path.join(options.out, 'metrics.jsonl');
+  const appendMetrics = (row: Record<string, unknown>) => fs.appendFile(metricsFile, JSON.stringify({ time: new Date().toISOString(), ...row }) + '\n');
+  const checkpointDir = path.join(options.out, 'checkpoint');
+  const checkpoint = async () => {
+    const file = await saveCheckpoint(checkpointDir, {
+      step: trainer.step, cursor, rngState: config.seed, params: trainer.params, optimizerState: trainer.state,
+      config: { run: config, tokenizer: prepared.tokenizer ? JSON.stringify(prepared.tokenizer.toJSON()) : undefined },
+    });
+    emit({ type: 'checkpoint', step: trainer.step, file });
+  };
+  const evaluate = async (split: Split) => {
+    const result = await trainer.evaluate(iterateBatches(sources[split], { batchSize: Math.max(config.batch, 64), seed: 0, epoch: 0, shuffle: false }));
+    return metricsOf(result, config.task, prepared.charsPerToken?.[split]);
+  };
+
+  emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: sources.train.size });
+  const started = Date.now();
+  const stopAt = options.maxSteps ?? Infinity;
+  let interrupted = false;
+  let windowStart = Date.now(), windowSamples = 0;
+  const checkpointEvery = options.checkpointEvery ?? 500;
+
+  outer: for (let epoch = cursor.epoch; epoch < config.epochs; epoch++) {
+    const start = epoch === cursor.epoch ? cursor.index : 0;
+    let index = start;
+    for (const batch of iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start })) {
+      if (options.signal?.aborted || trainer.step >= stopAt) { interrupted = options.signal?.aborted ?? false; break outer; }
+      const result = await trainer.trainStep(batch);
+      index++;
+      cursor = index >= stepsPerEpoch ? { epoch: epoch + 1, index: 0 } : { epoch, index };
+      if (!Number.isFinite(result.loss)) throw new Error(`training diverged at step ${trainer.step}: loss is ${result.loss}; lower --lr`);
+      windowSamples += batch.labels!.dims[0]!;
+      const now = Date.now();
+      const samplesPerSec = windowSamples / Math.max(1e-3, (now - windowStart) / 1000);
+      if (now - windowStart > 2000) { windowStart = now; windowSamples = 0; }
+      emit({ type: 'step', step: trainer.step, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, samplesPerSec });
+      if (trainer.step % 10 === 0) await appendMetrics({ step: trainer.step, epoch, loss: result.loss, lr: result.lr, grad_norm: result.gradNorm });
+      if (options.evalEvery && trainer.step % options.evalEvery === 0) {
+        const metrics = await evaluate('validation');
+        emit({ type: 'eval', step: trainer.step, epoch, split: 'validation', metrics });
+        await appendMetrics({ step: trainer.step, epoch, split: 'validation', ...metrics });
+      }
+      if (trainer.step % checkpointEvery === 0) await checkpoint();
+    }
+    if (!options.evalEvery && cursor.epoch === epoch + 1) {
+      const metrics = await evaluate('validation');
+      emit({ type: 'eval', step: trainer.step, epoch, split: 'validation', metrics });
+      await appendMetrics({ step: trainer.step, epoch, split: 'validation', ...metrics });
+    }
+  }
+  await checkpoint();
+  const trainSeconds = (Date.now() - started) / 1000;
+
+  const validation = await evaluate('validation');
+  const test = await evaluate('test');
+  const metrics: TrainReport['metrics'] = config.task === 'lm'
+    ? { val_loss: validation.val_loss!, bits_per_char: validation.bits_per_char!, test_loss: test.loss }
+    : { accuracy: test.accuracy! };
+  emit({ type: 'eval', step: trainer.step, epoch: cursor.epoch, split: 'test', metrics: test });
+
+  const metadata: Record<string, string> = {
+    [META.version]: FORMAT_VERSION,
+    [META.task]: config.task,
+    [META.model]: config.model,
+    [META.preprocessing]: JSON.stringify(prepared.preprocessing),
+    [META.metrics]: JSON.stringify(metrics),
+    [META.provenance]: JSON.stringify({ producer: 'minnow', data: config.data, steps: trainer.step, seed: config.seed, created: new Date().toISOString() }),
+  };
+  if (prepared.labels) metadata[META.labels] = JSON.stringify(prepared.labels);
+  if (prepared.tokenizer) metadata[META.tokenizer] = JSON.stringify(prepared.tokenizer.toJSON());
+  const bytes = exportWithDigest(trainer, metadata);
+  const modelFile = path.join(options.out, 'model.onnx');
+  await writeFileAtomic(modelFile, bytes);
+  if (prepared.tokenizer) await writeFileAtomic(path.join(options.out, 'tokenizer.json'), JSON.stringify(prepared.tokenizer.toJSON()));
+
+  const report: TrainReport = {
+    task: config.task, model: config.model, params: trainer.paramCount(), size_bytes: bytes.length, metrics, validation,
+    data: config.data, steps: trainer.step, epochs: config.epochs, train_seconds: trainSeconds, interrupted,
+  };
+  await writeFileAtomic(path.join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  await trainer.release();
+  return report;
+}
+
+/** Exports the model, then re-exports it with the sha256 of its weights in the metadata. */
+function exportWithDigest(trainer: Trainer, metadata: Record<string, string>): Uint8Array {
+  trainer.exportModel(metadata);
+  const digest = weightsDigest(trainer.exportGraph.graph);
+  const bytes = trainer.exportModel({ ...metadata, [META.weightsSha256]: digest });
+  // The file must decode back to the same weights it claims.
+  if (weightsDigest(decodeModel(bytes).graph) !== digest) throw new Error('internal error: exported weights do not match their digest');
+  return bytes;
+}
