@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// The `minnow` command: a thin shell over the library. Every subcommand parses its flags, calls one
+// library function and prints its result.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { train } from '../train/job.js';
+import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
+import { parseDevice } from '../onnx/runtime.js';
+import { loadDataset } from '../data/datasets.js';
+import { BpeTokenizer, CharTokenizer } from '../data/tokenizers/index.js';
+import { writeFileAtomic } from '../train/checkpoint.js';
+import { isUserError, UsageError } from './errors.js';
+import { trainProgress } from './progress.js';
+import type { Task } from '../nn/models.js';
+
+const TASKS = ['classify', 'lm', 'image'];
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
+  return n;
+};
+const device = (v: string) => {
+  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+};
+
+/** The package version, found from src/cli (tsx) or dist (built). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try { return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')).version as string; } catch { /* next */ }
+  }
+  return 'unknown';
+}
+
+export function buildProgram(): Command {
+  const program = new Command('minnow')
+    .description('Big models teach small ones: train, distill, compress and ship ONNX models.')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program.command('train')
+    .description('train a model on a built-in or user data set and export it as ONNX')
+    .addOption(new Option('--task <task>', 'what the model does').choices(TASKS).makeOptionMandatory())
+    .requiredOption('--data <name|path>', 'spam, moby-dick, sotu, fashion-mnist, or a .jsonl/.csv/.txt/IDX path')
+    .option('--model <spec>', 'preset or spec, e.g. transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256')
+    .option('--epochs <n>', 'passes over the training split', int('--epochs'), 1)
+    .option('--batch <n>', 'examples per step', int('--batch'), 32)
+    .option('--lr <x>', 'peak learning rate (warm-up + cosine decay)', num('--lr'), 1e-3)
+    .option('--seed <n>', 'seed for initialisation and data order', (v) => Number.parseInt(v, 10), 0)
+    .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
+    .option('--resume <dir>', 'continue the run whose --out was DIR from its last checkpoint')
+    .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
+    .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
+    .addOption(new Option('--tokenizer <kind>', 'text tokenizer (default: char for lm, bpe otherwise)').choices(['char', 'bpe']))
+    .option('--vocab-size <n>', 'BPE vocabulary size', int('--vocab-size'))
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'sgd']).default('adamw'))
+    .option('--weight-decay <x>', 'decoupled weight decay', num('--weight-decay'), 0.01)
+    .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing'), 0)
+    .option('--warmup <n>', 'warm-up steps (at most 10% of the run)', int('--warmup'), 100)
+    .option('--eval-every <n>', 'evaluate on the validation split every N steps', int('--eval-every'))
+    .option('--checkpoint-every <n>', 'write a checkpoint every N steps', int('--checkpoint-every'), 500)
+    .option('--limit <n>', 'use at most N examples (characters for corpora) per split', int('--limit'))
+    .option('--keep-headers', 'keep mail headers in the spam data set')
+    .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
+    .action(async (o) => {
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)\n');
+        controller.abort();
+        process.once('SIGINT', () => process.exit(130));
+      };
+      process.once('SIGINT', onSigint);
+      const report = await train({
+        task: o.task as Task, data: o.data, model: o.model, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
+        device: o.device, out: o.out, resume: o.resume, maxSteps: o.maxSteps, tokenizer: o.tokenizer, vocabSize: o.vocabSize,
+        optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
+        evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,
+        dataOptions: { limit: o.limit, keepHeaders: o.keepHeaders },
+        onEvent: trainProgress(), signal: controller.signal,
+      });
+      process.removeListener('SIGINT', onSigint);
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      if (report.interrupted) {
+        process.stderr.write(`interrupted at step ${report.steps}; continue with: minnow train --resume ${o.out} --out ${o.out} ...\n`);
+        process.exitCode = 130;
+      }
+    });
+
+  program.command('eval')
+    .description('evaluate a model file on a data set and print its metrics as JSON')
+    .argument('<model>', 'model.onnx (or the --out directory of a run)')
+    .requiredOption('--data <name|path>', 'data set, as for train')
+    .addOption(new Option('--split <split>', 'which split').choices(['train', 'validation', 'test']).default('test'))
+    .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
+    .option('--batch <n>', 'examples per batch', int('--batch'), 64)
+    .option('--limit <n>', 'use at most N examples per split', int('--limit'))
+    .action(async (model: string, o) => {
+      const metrics = await evaluateModelFile(model, { data: o.data, split: o.split, device: o.device, batch: o.batch, dataOptions: { limit: o.limit } });
+      process.stdout.write(JSON.stringify(metrics, null, 2) + '\n');
+    });
+
+  program.command('inspect')
+    .description('print a model file\'s metadata, parameter count, size and op histogram')
+    .argument('<model>', 'model.onnx')
+    .action((model: string) => {
+      process.stdout.write(JSON.stringify(inspectModelFile(model), null, 2) + '\n');
+    });
+
+  const tokenizer = program.command('tokenizer').description('tokenizer tools');
+  tokenizer.command('train')
+    .description('train a tokenizer on a data set\'s training split and write tokenizer.json (Hugging Face layout)')
+    .requiredOption('--data <name|path>', 'data set or text file')
+    .addOption(new Option('--task <task>', 'how to read --data').choices(TASKS).default('lm'))
+    .addOption(new Option('--kind <kind>', 'tokenizer kind').choices(['bpe', 'char']).default('bpe'))
+    .option('--vocab-size <n>', 'BPE vocabulary size', int('--vocab-size'), 4000)
+    .option('--limit <n>', 'use at most N examples (characters for corpora)', int('--limit'))
+    .requiredOption('--out <file>', 'tokenizer.json to write')
+    .action(async (o) => {
+      const data = loadDataset(o.data, o.task as Task, { limit: o.limit });
+      if (data.task === 'image') throw new UsageError('tokenizers are for text data sets');
+      const corpus = data.task === 'lm' ? data.splits.train : data.splits.train.map((e) => e.text).join('\n');
+      const tok = o.kind === 'char' ? CharTokenizer.train(corpus) : BpeTokenizer.train(corpus, { vocabSize: o.vocabSize, minFrequency: 2 });
+      await writeFileAtomic(o.out, JSON.stringify(tok.toJSON()));
+      process.stdout.write(JSON.stringify({ kind: tok.kind, vocab_size: tok.vocabSize, out: path.resolve(o.out) }) + '\n');
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2; // commander has printed the message already
+    if (isUserError(err)) {
+      process.stderr.write(`minnow: ${(err as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`minnow: internal error: ${(err as Error).message}\n`);
+    if (process.env.MINNOW_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    else process.stderr.write('(set MINNOW_DEBUG=1 for the stack trace, and please report it)\n');
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] && /(?:^|[\\/])(main\.[cm]?[jt]s|cli\.[cm]?js|minnow)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main().then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,6 @@
+export { Graph, f, fs, FloatAttr, FloatsAttr, DEFAULT_OPSET, type AttrValue, type Dim, type Node, type ValueType } from './graph.js';
+export { Tensor, type DType, type TypedArray } from './tensor.js';
+export { encodeModel, decodeModel, IR_VERSION } from './codec.js';
+export { checkGraph, topologicalOrder, GraphCheckError } from './check.js';
+export { createSession, run, parseDevice, checkDevice, DeviceError, DEVICES, type Device, type Feeds } from './runtime.js';
+export { supportedOps, broadcastShapes } from './infer.js';

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { splitOf, fnv1a } from '../../src/data/split.js';
+import { parseIdx } from '../../src/data/idx.js';
+import { loadDataset, stripHeaders, parseJsonlFile, parseCsvFile, DataError, loadCorpus } from '../../src/data/datasets.js';
+import { BpeTokenizer, CharTokenizer, tokenizerFromJSON } from '../../src/data/tokenizers/index.js';
+import { LanguageModelSource, TextClassificationSource, epochOrder } from '../../src/data/batching.js';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-data-'));
+
+describe('splits', () => {
+  it('are a function of content (FNV-1a reference values)', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    expect(splitOf('hello')).toBe(splitOf('hello'));
+    const counts = { train: 0, validation: 0, test: 0 };
+    for (let i = 0; i < 5000; i++) counts[splitOf(`item ${i}`)]++;
+    expect(counts.train / 5000).toBeGreaterThan(0.75);
+    expect(counts.validation / 5000).toBeGreaterThan(0.07);
+    expect(counts.test / 5000).toBeGreaterThan(0.07);
+  });
+});
+
+describe('IDX', () => {
+  it('parses a (gzipped) uint8 tensor', () => {
+    const bytes = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]);
+    for (const b of [bytes, gzipSync(bytes)]) {
+      const a = parseIdx(b);
+      expect(a.dims).toEqual([2, 3]);
+      expect([...a.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+  });
+  it('rejects truncated files', () => {
+    expect(() => parseIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 9, 1]))).toThrow(/truncated/);
+  });
+});
+
+describe('built-in data sets', () => {
+  it('spam: ham/spam labels, headers stripped by default', () => {
+    const d = loadDataset('spam', 'classify', { limit: 50 });
+    if (d.task !== 'classify') throw new Error('wrong task');
+    expect(d.labels).toEqual(['ham', 'spam']);
+    expect(d.splits.train.length).toBe(50);
+    expect(d.splits.train.some((e) => /^Return-Path:/m.test(e.text))).toBe(false);
+    const kept = loadDataset('spam', 'classify', { limit: 50, keepHeaders: true });
+    if (kept.task !== 'classify') throw new Error('wrong task');
+    expect(kept.splits.train.some((e) => /^(From|Return-Path)/m.test(e.text))).toBe(true);
+    expect(stripHeaders('Subject: x\r\nFrom: y\r\n\r\nbody\n\nmore')).toBe('body\n\nmore');
+  });
+  it('moby-dick: a corpus split into blocks', () => {
+    const d = loadDataset('moby-dick', 'lm');
+    if (d.task !== 'lm') throw new Error('wrong task');
+    const total = d.splits.train.length + d.splits.validation.length + d.splits.test.length;
+    expect(total).toBeGreaterThan(1_000_000);
+    expect(d.splits.validation.length / total).toBeGreaterThan(0.05);
+  });
+  it('fashion-mnist: 28x28 images with 10 labels and the official test set', () => {
+    const d = loadDataset('fashion-mnist', 'image', { limit: 20 });
+    if (d.task !== 'image') throw new Error('wrong task');
+    expect(d.shape).toEqual([1, 28, 28]);
+    expect(d.labels).toHaveLength(10);
+    expect(d.splits.test).toHaveLength(20);
+    expect(d.splits.train[0]!.pixels.length).toBe(784);
+    expect(Math.max(...d.splits.train[0]!.pixels)).toBeLessThanOrEqual(1);
+  });
+  it('says which task a built-in data set is for', () => {
+    expect(() => loadDataset('spam', 'lm')).toThrow(/is for --task classify/);
+  });
+  it('names a missing path', () => {
+    expect(() => loadDataset('/no/such/file.jsonl', 'classify')).toThrow(DataError);
+  });
+});
+
+describe('user data', () => {
+  it('JSONL: labels sorted, a malformed line reported with its number', () => {
+    const dir = tmp();
+    const good = path.join(dir, 'good.jsonl');
+    writeFileSync(good, '{"text":"a","label":"pos"}\n\n{"text":"b","label":"neg"}\n');
+    expect(parseJsonlFile(good)).toEqual([{ text: 'a', label: 'pos' }, { text: 'b', label: 'neg' }]);
+    const bad = path.join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"text":"a","label":"pos"}\n{"text": oops}\n');
+    expect(() => parseJsonlFile(bad)).toThrow(/bad\.jsonl:2: not valid JSON/);
+    const missing = path.join(dir, 'missing.jsonl');
+    writeFileSync(missing, '{"text":"a"}\n');
+    expect(() => parseJsonlFile(missing)).toThrow(/missing\.jsonl:1: each line needs/);
+  });
+  it('CSV with quotes, commas and newlines in fields', () => {
+    const file = path.join(tmp(), 'd.csv');
+    writeFileSync(file, 'label,text\npos,"hello, ""world"""\nneg,"two\nlines"\n');
+    expect(parseCsvFile(file)).toEqual([{ label: 'pos', text: 'hello, "world"' }, { label: 'neg', text: 'two\nlines' }]);
+  });
+  it('plain text as an LM corpus', () => {
+    const file = path.join(tmp(), 'c.txt');
+    writeFileSync(file, 'x'.repeat(10_000));
+    const d = loadDataset(file, 'lm');
+    if (d.task !== 'lm') throw new Error('wrong task');
+    expect(d.splits.train.length + d.splits.validation.length + d.splits.test.length).toBe(10_000);
+    expect(loadCorpus('c', ['ab'])).toMatchObject({ task: 'lm' });
+  });
+});
+
+describe('tokenizers', () => {
+  const samples = ['hello world', 'naïve café — 東京 😀', 'tabs\tand\nnewlines  ', ''];
+  it('char: round-trips and maps unknown characters to <unk>', () => {
+    const tok = CharTokenizer.train('hello world naïve café — 東京 😀 tabs\tand\nnewlines');
+    for (const s of samples) expect(tok.decode(tok.encode(s))).toBe(s);
+    expect(tok.encode('Z')).toEqual([tok.unkId]);
+    const back = tokenizerFromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
+    expect(back.encode('hello 東京')).toEqual(tok.encode('hello 東京'));
+  });
+  it('byte-level BPE: learns merges, round-trips any Unicode, reloads from tokenizer.json', () => {
+    const corpus = 'the cat sat on the mat. the cat ate the rat. '.repeat(50);
+    const tok = BpeTokenizer.train(corpus, { vocabSize: 300 });
+    expect(tok.vocabSize).toBeGreaterThan(258);
+    expect(tok.encode('the cat').length).toBeLessThan('the cat'.length);
+    for (const s of samples) expect(tok.decode(tok.encode(s))).toBe(s);
+    const json = tok.toJSON();
+    expect(json.model.type).toBe('BPE');
+    expect(json.pre_tokenizer).toMatchObject({ type: 'ByteLevel' });
+    expect(json.model.merges![0]).toMatch(/^\S+ \S+$/);
+    const back = tokenizerFromJSON(JSON.stringify(json));
+    for (const s of samples) expect(back.encode(s)).toEqual(tok.encode(s));
+  });
+});
+
+describe('batching', () => {
+  it('pads text batches and masks the padding', () => {
+    const src = new TextClassificationSource([[5, 6, 7], [8]], [1, 0], 0);
+    const b = src.make([0, 1]);
+    expect(b.input_ids!.dims).toEqual([2, 3]);
+    expect(b.input_ids!.toNumbers()).toEqual([5, 6, 7, 8, 0, 0]);
+    expect(b.attention_mask!.toNumbers()).toEqual([1, 1, 1, 1, 0, 0]);
+    expect(b.labels!.toNumbers()).toEqual([1, 0]);
+  });
+  it('LM windows predict the next token', () => {
+    const src = new LanguageModelSource(Int32Array.from([1, 2, 3, 4, 5, 6, 7]), 3);
+    expect(src.size).toBe(2);
+    const b = src.make([1]);
+    expect(b.input_ids!.toNumbers()).toEqual([4, 5, 6]);
+    expect(b.labels!.toNumbers()).toEqual([5, 6, 7]);
+  });
+  it('epoch order depends only on seed and epoch', () => {
+    expect(epochOrder(10, 1, 2)).toEqual(epochOrder(10, 1, 2));
+    expect(epochOrder(10, 1, 2)).not.toEqual(epochOrder(10, 1, 3));
+    expect([...epochOrder(10, 1, 2)].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+  });
+});
