@@ -65,8 +65,10 @@ export async function createSession(model: Uint8Array, options: SessionOptions =
     return await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     const message = (err as Error).message;
-    if (device !== 'cpu' && /provider|cuda|webgpu|dawn|vulkan/i.test(message)) {
-      throw new DeviceError(`device '${device}' is not available: ${INSTALL_HINT[device]} (onnxruntime said: ${message.split('\n')[0]})`);
+    if (device !== 'cpu' && /provider|cuda|webgpu|dawn|vulkan|adapter/i.test(message)) {
+      // Keep onnxruntime's own reason, without its source location and assertion text.
+      const reason = message.split('\n')[0]!.replace(/^.*(?:was false\.|\] )\s*/, '');
+      throw new DeviceError(`device '${device}' is not available: ${INSTALL_HINT[device]} (onnxruntime: ${reason})`);
     }
     throw err;
   }

@@ -1,0 +1,95 @@
+// Every CLI command run as a user runs it (a child process), plus the bad inputs that must give a
+// one-line error and exit code 2.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-cli-'));
+
+function minnow(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectUserError(r: ReturnType<typeof minnow>, pattern: RegExp) {
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+}
+
+describe('minnow train / eval / inspect', () => {
+  it('trains, evaluates and inspects a model', () => {
+    const out = tmp();
+    const t = minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--model', 'mlp:hidden=16', '--epochs', '1', '--batch', '32', '--lr', '0.003', '--limit', '320', '--out', out);
+    expect(t.code, t.stderr).toBe(0);
+    const report = JSON.parse(t.stdout);
+    expect(report.steps).toBe(10);
+    expect(report.metrics.accuracy).toBeGreaterThan(0.3);
+    expect(t.stderr).toMatch(/training 12,730 parameters on 320 examples, 10 steps/);
+    const model = path.join(out, 'model.onnx');
+    const e = minnow('eval', model, '--data', 'fashion-mnist', '--limit', '320');
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).accuracy).toBeCloseTo(report.metrics.accuracy, 6);
+    const i = minnow('inspect', model);
+    expect(i.code, i.stderr).toBe(0);
+    const summary = JSON.parse(i.stdout);
+    expect(summary.params).toBe(12730);
+    expect(summary.size_bytes).toBe(readFileSync(model).length);
+    expect(summary.ops).toMatchObject({ MatMul: 2, Relu: 1 });
+    expect(summary.metadata['minnow.task']).toBe('image');
+  });
+
+  it('tokenizer train writes a Hugging Face tokenizer.json', () => {
+    const out = path.join(tmp(), 'tokenizer.json');
+    const r = minnow('tokenizer', 'train', '--data', 'moby-dick', '--vocab-size', '300', '--limit', '20000', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'bpe', vocab_size: 300 });
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(doc.model.type).toBe('BPE');
+    expect(doc.model.merges).toHaveLength(300 - 258);
+  });
+});
+
+describe('bad input: one line, exit code 2', () => {
+  it('a missing data path', () => {
+    expectUserError(minnow('train', '--task', 'classify', '--data', '/no/such.jsonl', '--out', tmp()), /^minnow: data '\/no\/such.jsonl' not found/);
+  });
+  it('a malformed JSONL line, with its line number', () => {
+    const file = path.join(tmp(), 'd.jsonl');
+    writeFileSync(file, '{"text":"ok","label":"a"}\n{"text":"ok","label":"b"}\n{"text": broken\n');
+    expectUserError(minnow('train', '--task', 'classify', '--data', file, '--out', tmp()), /d\.jsonl:3: not valid JSON/);
+  });
+  it('an unknown model spec key', () => {
+    expectUserError(minnow('train', '--task', 'classify', '--data', 'spam', '--model', 'transformer:layers=2,width=64', '--out', tmp()), /unknown key 'width' for transformer \(keys: layers, dim/);
+  });
+  it('an unknown device', () => {
+    expectUserError(minnow('train', '--task', 'classify', '--data', 'spam', '--device', 'tpu', '--out', tmp()), /unknown device 'tpu': use one of cpu, cuda, webgpu/);
+  });
+  it('a device whose provider is missing', () => {
+    expectUserError(minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--model', 'mlp:hidden=8', '--limit', '64', '--device', 'cuda', '--out', tmp()), /device 'cuda' is not available: .*cuda12/);
+  });
+  it('a model file that is not ONNX', () => {
+    const file = path.join(tmp(), 'x.onnx');
+    writeFileSync(file, 'not a model');
+    expectUserError(minnow('inspect', file), /x\.onnx: not a valid ONNX model/);
+  });
+  it('resuming from a directory without a checkpoint', () => {
+    expectUserError(minnow('train', '--task', 'lm', '--data', 'moby-dick', '--resume', '/nonexistent', '--out', tmp()), /no checkpoint at/);
+  });
+});
+
+describe('webgpu without a GPU', () => {
+  it('fails with one sentence from minnow, not a stack trace', () => {
+    const r = minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--model', 'mlp:hidden=8', '--limit', '64', '--device', 'webgpu', '--out', tmp());
+    expect(r.code).toBe(2);
+    const ours = r.stderr.trim().split('\n').filter((l) => l.startsWith('minnow:'));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]).toMatch(/device 'webgpu' is not available: .*use --device cpu/);
+    // Dawn (native) may print its own warning about Vulkan; no JavaScript stack frames appear.
+    expect(r.stderr).not.toMatch(/\.(ts|js):\d+:\d+\)/);
+  });
+});
