@@ -6,6 +6,7 @@ import { nn, train, data, onnx } from '../src/index.js';
 const [file = 'data.jsonl', out = 'custom.onnx'] = process.argv.slice(2);
 const dataset = data.loadDataset(file, 'classify');
 if (dataset.task !== 'classify') throw new Error('expected classification data');
+const labels = dataset.labels;
 const tokenizer = data.CharTokenizer.train(dataset.splits.train.map((e) => e.text).join(''));
 const source = (split: data.Split) => new data.TextClassificationSource(
   dataset.splits[split].map((e) => tokenizer.encode(e.text).slice(0, 64)), dataset.splits[split].map((e) => e.label), tokenizer.padId);
@@ -20,7 +21,7 @@ function build(training: boolean): nn.BuiltModel {
   x = g.op1('Add', [x, nn.multiHeadAttention(s.sub('attn'), nn.layerNorm(s.sub('ln'), x), { heads: 2, paddingBias: nn.paddingBias(s, mask) })]);
   const m = g.op1('Unsqueeze', [g.op1('Cast', [mask], { to: 1 }), g.int64s([2])]);
   const pooled = g.op1('Div', [g.op1('ReduceSum', [g.op1('Mul', [x, m]), g.int64s([1])], { keepdims: 0 }), g.op1('ReduceSum', [m, g.int64s([1])], { keepdims: 0 })]);
-  const logits = g.output(g.alias(nn.linear(s.sub('head'), pooled, dataset.labels.length), 'logits'));
+  const logits = g.output(g.alias(nn.linear(s.sub('head'), pooled, labels.length), 'logits'));
   return { graph: g, logits, inputs: [] };
 }
 
@@ -30,5 +31,5 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   for (const batch of data.iterateBatches(source('train'), { batchSize: 16, seed: 42, epoch })) await trainer.trainStep(batch);
 }
 const result = await trainer.evaluate(data.iterateBatches(source('validation'), { batchSize: 64, seed: 0, epoch: 0, shuffle: false }));
-writeFileSync(out, trainer.exportModel({ 'minnow.task': 'classify', 'minnow.labels': JSON.stringify(dataset.labels) }));
+writeFileSync(out, trainer.exportModel({ 'minnow.task': 'classify', 'minnow.labels': JSON.stringify(labels) }));
 console.log(JSON.stringify({ validation_accuracy: result.accuracy, params: trainer.paramCount(), out }));

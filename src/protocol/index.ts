@@ -1,0 +1,3 @@
+export * from './messages.js';
+export { encodeFrame, decodeFrame } from './codec.js';
+export { toHalf, fromHalf, toHalfArray, fromHalfArray } from './fp16.js';

@@ -1,0 +1,83 @@
+// Wire protocol v1 between teacher and student (docs/protocol.md): every frame is one
+// msgpack-encoded message with `type`, `id` and `version`. Tensors travel as typed arrays.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+export const ERROR_CODES = [
+  'bad_frame', 'bad_request', 'unsupported_version', 'unauthorized', 'not_ready', 'busy', 'too_large',
+  'batch_too_large', 'bad_input', 'shutting_down', 'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const typedArray = z.custom<ArrayBufferView>((v) => ArrayBuffer.isView(v) && !(v instanceof DataView), { message: 'expected a typed array' });
+
+export const wireTensorSchema = z.object({
+  dtype: z.enum(['int64', 'int32', 'float32']),
+  dims: z.array(z.number().int().nonnegative()).min(1).max(4),
+  data: typedArray,
+});
+export type WireTensor = z.infer<typeof wireTensorSchema>;
+
+const base = { id: z.union([z.number().int(), z.string().max(64)]), version: z.number().int() };
+
+export const helloSchema = z.object({ type: z.literal('hello'), ...base, token: z.string().max(4096).optional() });
+export const inferSchema = z.object({
+  type: z.literal('infer'),
+  ...base,
+  inputs: z.record(z.string(), wireTensorSchema),
+  temperature: z.number().positive().max(100).default(1),
+  /** 0 or absent: the full distribution. */
+  top_k: z.number().int().nonnegative().default(0),
+  fp16: z.boolean().default(false),
+});
+export const clientMessageSchema = z.discriminatedUnion('type', [helloSchema, inferSchema]);
+
+export type HelloMessage = z.infer<typeof helloSchema>;
+export type InferMessage = z.infer<typeof inferSchema>;
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export interface InputSpec { name: string; dtype: string; shape: (number | string)[] }
+
+export interface InfoMessage {
+  type: 'info';
+  id: number | string;
+  version: number;
+  teacher_id: string;
+  task: string;
+  inputs: InputSpec[];
+  /** tokenizer.json as a string (text tasks). */
+  tokenizer?: string;
+  labels?: string[];
+  /** Size of the distribution each soft label covers (classes or vocabulary). */
+  vocab_size: number;
+  preprocessing?: string;
+  limits: { max_batch: number; max_payload: number; max_inflight: number; max_seq?: number };
+}
+
+export interface SoftMessage {
+  type: 'soft';
+  id: number | string;
+  version: number;
+  teacher_id: string;
+  temperature: number;
+  format: 'full' | 'topk';
+  /** Leading dims of the distributions: [rows] or [rows, seq]. */
+  dims: number[];
+  /** Log-probabilities at `temperature`: [...dims, vocab] (full) or [...dims, k] (topk); fp16 bits when `fp16`. */
+  log_probs: Float32Array | Uint16Array;
+  indices?: Int32Array;
+  /** Probability mass outside the top k, per distribution. */
+  tail_mass?: Float32Array;
+  fp16: boolean;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  id: number | string | null;
+  version: number;
+  code: ErrorCode;
+  message: string;
+}
+
+export type ServerMessage = InfoMessage | SoftMessage | ErrorMessage;

@@ -1,0 +1,1 @@
+export { TeacherClient, TeacherError, type TeacherClientOptions, type InferOptions } from './teacher-client.js';

@@ -1,0 +1,5 @@
+export { serveTeacher, type ServeOptions, type TeacherServer } from './server.js';
+export { loadTeacherModel, type TeacherModel, type TeacherModelOptions } from './model.js';
+export { DynamicBatcher } from './batcher.js';
+export { TokenSet } from './auth.js';
+export { softLabels, logSoftmaxRows, topKRows, topKTailKL } from './soft-labels.js';
