@@ -13,6 +13,8 @@ import { writeFileAtomic } from '../train/checkpoint.js';
 import { isUserError, UsageError } from './errors.js';
 import { trainProgress } from './progress.js';
 import type { Task } from '../nn/models.js';
+import { DEFAULT_MODEL, DEFAULT_TEACHER } from '../nn/spec.js';
+import { addTeacherCommands } from './teacher.js';
 
 const TASKS = ['classify', 'lm', 'image'];
 
@@ -38,18 +40,11 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-export function buildProgram(): Command {
-  const program = new Command('minnow')
-    .description('Big models teach small ones: train, distill, compress and ship ONNX models.')
-    .version(packageVersion())
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-
-  program.command('train')
-    .description('train a model on a built-in or user data set and export it as ONNX')
+function addTrainCommand(command: Command, defaults: Record<Task, string>): void {
+  command
     .addOption(new Option('--task <task>', 'what the model does').choices(TASKS).makeOptionMandatory())
     .requiredOption('--data <name|path>', 'spam, moby-dick, sotu, fashion-mnist, or a .jsonl/.csv/.txt/IDX path')
-    .option('--model <spec>', 'preset or spec, e.g. transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256')
+    .option('--model <spec>', `preset or spec, e.g. transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256 (default: ${Object.entries(defaults).map(([t, m]) => `${t} ${m}`).join(', ')})`)
     .option('--epochs <n>', 'passes over the training split', int('--epochs'), 1)
     .option('--batch <n>', 'examples per step', int('--batch'), 32)
     .option('--lr <x>', 'peak learning rate (warm-up + cosine decay)', num('--lr'), 1e-3)
@@ -78,7 +73,7 @@ export function buildProgram(): Command {
       };
       process.once('SIGINT', onSigint);
       const report = await train({
-        task: o.task as Task, data: o.data, model: o.model, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
+        task: o.task as Task, data: o.data, model: o.model ?? defaults[o.task as Task], epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
         device: o.device, out: o.out, resume: o.resume, maxSteps: o.maxSteps, tokenizer: o.tokenizer, vocabSize: o.vocabSize,
         optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
         evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,
@@ -92,6 +87,16 @@ export function buildProgram(): Command {
         process.exitCode = 130;
       }
     });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('minnow')
+    .description('Big models teach small ones: train, distill, compress and ship ONNX models.')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  addTrainCommand(program.command('train').description('train a model on a built-in or user data set and export it as ONNX'), DEFAULT_MODEL);
 
   program.command('eval')
     .description('evaluate a model file on a data set and print its metrics as JSON')
@@ -112,6 +117,8 @@ export function buildProgram(): Command {
     .action((model: string) => {
       process.stdout.write(JSON.stringify(inspectModelFile(model), null, 2) + '\n');
     });
+
+  addTeacherCommands(program, (command) => addTrainCommand(command, DEFAULT_TEACHER));
 
   const tokenizer = program.command('tokenizer').description('tokenizer tools');
   tokenizer.command('train')

@@ -38,7 +38,19 @@ export interface CnnConfig {
   dropout?: number;
 }
 
-export type ArchConfig = TransformerConfig | MlpConfig | CnnConfig;
+/** A Vision Transformer: non-overlapping patches, a pre-LN encoder, mean pooling. */
+export interface VitConfig {
+  kind: 'vit';
+  layers: number;
+  dim: number;
+  heads: number;
+  ff: number;
+  patch: number;
+  activation?: Activation;
+  dropout?: number;
+}
+
+export type ArchConfig = TransformerConfig | MlpConfig | CnnConfig | VitConfig;
 
 export interface ModelShape {
   task: Task;
@@ -73,6 +85,7 @@ export function buildModel(arch: ArchConfig, shape: ModelShape, options: BuildOp
       return shape.task === 'lm' ? transformerLM(s, arch, shape) : transformerClassifier(s, arch, shape);
     case 'mlp': return mlp(s, arch, shape);
     case 'cnn': return cnn(s, arch, shape);
+    case 'vit': return vit(s, arch, shape);
   }
 }
 
@@ -81,14 +94,14 @@ function need<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-function transformerBlocks(s: Scope, x: string, arch: TransformerConfig, attn: { paddingBias?: string; causal: boolean }): string {
+function transformerBlocks(s: Scope, x: string, arch: Pick<TransformerConfig, 'layers' | 'heads' | 'ff' | 'activation' | 'dropout'> & { ctx?: number }, attn: { paddingBias?: string; causal: boolean }): string {
   // GPT-2 scales the residual projections by 1/sqrt(2 * layers) so the residual stream's variance
   // does not grow with depth.
   const outInit = normal(0.02 / Math.sqrt(2 * arch.layers));
   for (let i = 0; i < arch.layers; i++) {
     const b = s.sub(`layers.${i}`);
     const a = multiHeadAttention(b.sub('attn'), layerNorm(b.sub('ln1'), x), {
-      heads: arch.heads, paddingBias: attn.paddingBias, causalContext: attn.causal ? arch.ctx : undefined,
+      heads: arch.heads, paddingBias: attn.paddingBias, causalContext: attn.causal ? arch.ctx! : undefined,
       dropout: arch.dropout, seed: 1000 * i, outInit,
     });
     x = s.g.op1('Add', [x, a], {}, { name: `layers.${i}.res1` });
@@ -177,6 +190,26 @@ function cnn(s: Scope, arch: CnnConfig, shape: ModelShape): BuiltModel {
   }
   const fanIn = g.shape(x)[1] as number;
   const logits = g.alias(linear(s.sub('head'), x, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
+  g.output(logits);
+  return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
+}
+
+function vit(s: Scope, arch: VitConfig, shape: ModelShape): BuiltModel {
+  const { g } = s;
+  const [c, hgt, w] = need(shape.imageShape, 'an image shape');
+  const classes = need(shape.numClasses, 'the number of classes');
+  if (hgt % arch.patch !== 0 || w % arch.patch !== 0) throw new Error(`vit: image ${hgt}x${w} is not divisible into ${arch.patch}x${arch.patch} patches`);
+  const pixels = g.input('pixels', 'float32', ['batch', c, hgt, w]);
+  const p = s.sub('patch_emb');
+  const weight = p.param('weight', [arch.dim, c, arch.patch, arch.patch], normal(Math.sqrt(1 / (c * arch.patch * arch.patch))));
+  const bias = p.param('bias', [arch.dim], { kind: 'zeros' });
+  const patches = g.op1('Conv', [pixels, weight, bias], { strides: [arch.patch, arch.patch], pads: [0, 0, 0, 0] }, { name: 'patchify' });
+  const tokens = (hgt / arch.patch) * (w / arch.patch);
+  let x = g.op1('Transpose', [g.op1('Reshape', [patches, g.int64s([0, arch.dim, tokens])])], { perm: [0, 2, 1] });
+  x = positionalEmbedding(s.sub('pos_emb'), x, tokens);
+  const h = transformerBlocks(s, x, arch, { causal: false });
+  const pooled = g.op1('ReduceMean', [h, g.int64s([1])], { keepdims: 0 }, { name: 'pooled' });
+  const logits = g.alias(linear(s.sub('head'), pooled, classes, { init: normal(0.02) }), 'logits');
   g.output(logits);
   return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
 }

@@ -2,7 +2,7 @@
 //   transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256
 //   mlp:hidden=512x2          (two hidden layers of 512; `512-256` gives layers of different widths)
 //   cnn:channels=32-64,hidden=128
-import type { ArchConfig, CnnConfig, MlpConfig, Task, TransformerConfig } from './models.js';
+import type { ArchConfig, CnnConfig, MlpConfig, Task, TransformerConfig, VitConfig } from './models.js';
 
 export class SpecError extends Error {
   override name = 'SpecError';
@@ -14,6 +14,17 @@ export const PRESETS: Record<string, string> = {
   'char-lm': 'transformer:layers=4,dim=128,heads=4,ff=512,ctx=128',
   'mlp-256': 'mlp:hidden=256',
   'cnn-small': 'cnn:channels=32-64,hidden=128',
+  // Teachers: the big model of a distillation pair.
+  'teacher-base': 'transformer:layers=6,dim=384,heads=6,ff=1536,ctx=256',
+  'teacher-lm': 'transformer:layers=6,dim=384,heads=6,ff=1536,ctx=128',
+  'vit-base': 'vit:layers=6,dim=192,heads=6,ff=768,patch=4',
+  'cnn-large': 'cnn:channels=64-128-256,hidden=512',
+};
+
+export const DEFAULT_TEACHER: Record<Task, string> = {
+  classify: 'teacher-base',
+  lm: 'teacher-lm',
+  image: 'vit-base',
 };
 
 export const DEFAULT_MODEL: Record<Task, string> = {
@@ -26,6 +37,7 @@ const KEYS = {
   transformer: ['layers', 'dim', 'heads', 'ff', 'ctx', 'pool', 'activation', 'dropout'],
   mlp: ['hidden', 'activation', 'dropout'],
   cnn: ['channels', 'hidden', 'dropout'],
+  vit: ['layers', 'dim', 'heads', 'ff', 'patch', 'activation', 'dropout'],
 } as const;
 
 function widths(value: string, key: string): number[] {
@@ -53,7 +65,7 @@ export function parseModelSpec(spec: string): ArchConfig {
   const colon = resolved.indexOf(':');
   const kind = colon < 0 ? resolved : resolved.slice(0, colon);
   if (!(kind in KEYS)) {
-    throw new SpecError(`unknown model spec '${spec}': use a preset (${Object.keys(PRESETS).join(', ')}) or transformer:..., mlp:..., cnn:...`);
+    throw new SpecError(`unknown model spec '${spec}': use a preset (${Object.keys(PRESETS).join(', ')}) or transformer:..., vit:..., mlp:..., cnn:...`);
   }
   const allowed = KEYS[kind as keyof typeof KEYS] as readonly string[];
   const entries = new Map<string, string>();
@@ -87,6 +99,24 @@ export function parseModelSpec(spec: string): ArchConfig {
     if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
     return cfg;
   }
+  if (kind === 'vit') {
+    const cfg: VitConfig = {
+      kind,
+      layers: positiveInt(get('layers') ?? '6', 'layers'),
+      dim: positiveInt(get('dim') ?? '192', 'dim'),
+      heads: positiveInt(get('heads') ?? '6', 'heads'),
+      ff: positiveInt(get('ff') ?? String(4 * Number(get('dim') ?? 192)), 'ff'),
+      patch: positiveInt(get('patch') ?? '4', 'patch'),
+      dropout: fraction(get('dropout') ?? '0', 'dropout'),
+    };
+    const act = get('activation');
+    if (act !== undefined) {
+      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
+      cfg.activation = act;
+    }
+    if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
+    return cfg;
+  }
   if (kind === 'mlp') {
     const cfg: MlpConfig = { kind, hidden: widths(get('hidden') ?? '256', 'hidden'), dropout: fraction(get('dropout') ?? '0', 'dropout') };
     const act = get('activation');
@@ -108,5 +138,5 @@ export function parseModelSpec(spec: string): ArchConfig {
 /** Checks that an architecture can serve a task (e.g. an MLP cannot read text). */
 export function checkArchForTask(arch: ArchConfig, task: Task, spec: string): void {
   const ok = arch.kind === 'transformer' ? task !== 'image' : task === 'image';
-  if (!ok) throw new SpecError(`model spec '${spec}' (${arch.kind}) does not fit --task ${task}: text tasks take a transformer, images an mlp or cnn`);
+  if (!ok) throw new SpecError(`model spec '${spec}' (${arch.kind}) does not fit --task ${task}: text tasks take a transformer, images a vit, mlp or cnn`);
 }

@@ -18,6 +18,8 @@ const cases: { name: string; arch: ArchConfig; shape: ModelShape; feeds: () => R
     feeds: () => ({ pixels: Tensor.fromNumbers('float32', [2, 1, 28, 28], Array.from({ length: 2 * 784 }, () => rng.next())) }) },
   { name: 'CNN', arch: { kind: 'cnn', channels: [4, 8], hidden: 16 }, shape: { task: 'image', numClasses: 10, imageShape: [1, 28, 28] },
     feeds: () => ({ pixels: Tensor.fromNumbers('float32', [2, 1, 28, 28], Array.from({ length: 2 * 784 }, () => rng.next())) }) },
+  { name: 'ViT', arch: { kind: 'vit', layers: 2, dim: 16, heads: 2, ff: 32, patch: 7 }, shape: { task: 'image', numClasses: 10, imageShape: [1, 28, 28] },
+    feeds: () => ({ pixels: Tensor.fromNumbers('float32', [2, 1, 28, 28], Array.from({ length: 2 * 784 }, () => rng.next())) }) },
   { name: 'Transformer classifier', arch: { kind: 'transformer', layers: 2, dim: 32, heads: 4, ff: 64, ctx: 16 }, shape: { task: 'classify', vocabSize: 50, numClasses: 2 },
     feeds: () => ({ input_ids: ids(12, 50), attention_mask: Tensor.fromNumbers('int64', [2, 12], [...Array(12).fill(1), ...Array(7).fill(1), ...Array(5).fill(0)]) }) },
   { name: 'Transformer LM', arch: { kind: 'transformer', layers: 2, dim: 32, heads: 4, ff: 64, ctx: 16 }, shape: { task: 'lm', vocabSize: 40 },

@@ -87,7 +87,7 @@ describe('fuzzing', () => {
       for (let e = 0; e < edits; e++) {
         const op = rng.int(3), at = rng.int(frame.length);
         if (op === 0) frame[at] = rng.int(256);
-        else if (op === 1) frame[at] ^= 1 << rng.int(8);
+        else if (op === 1) frame[at] = frame[at]! ^ (1 << rng.int(8));
         else frame[at] = [0x00, 0xff, 0x7f, 0x80, 0xc0, 0xdc][rng.int(6)]!;
       }
       const cut = rng.next() < 0.1 ? frame.subarray(0, rng.int(frame.length)) : frame;

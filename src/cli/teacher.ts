@@ -1,0 +1,56 @@
+// `minnow teacher serve` and `minnow teacher train`.
+import { Command, InvalidArgumentError } from 'commander';
+import { serveTeacher } from '../../teacher/server.js';
+import { parseDevice } from '../onnx/runtime.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be 0-65535');
+  return n;
+};
+const device = (v: string) => {
+  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+};
+
+export function addTeacherCommands(program: Command, addTrain: (command: Command) => void): void {
+  const teacher = program.command('teacher').description('train and serve the big model of a distillation pair');
+
+  teacher.command('serve')
+    .description('serve a model\'s soft labels over WebSocket (protocol v1, docs/protocol.md)')
+    .argument('<model>', 'model.onnx or a run directory; any ONNX model with a logits output')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', port, 7070)
+    .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
+    .option('--token-file <file>', 'bearer tokens, one per line; without it only loopback is allowed')
+    .option('--max-batch <n>', 'rows per model run', int('--max-batch'), 64)
+    .option('--max-wait-ms <n>', 'how long a request may wait for others to batch with', (v) => Math.max(0, Number(v)), 5)
+    .option('--max-connections <n>', 'open connections at most', int('--max-connections'), 256)
+    .option('--max-payload <bytes>', 'largest request frame', int('--max-payload'), 16 * 1024 * 1024)
+    .option('--max-inflight <n>', 'requests in flight per connection before `busy`', int('--max-inflight'), 32)
+    .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
+    .option('--task <task>', 'task, for models without minnow metadata')
+    .option('--labels <list>', 'comma-separated labels, for models without minnow metadata')
+    .action(async (model: string, o) => {
+      const server = await serveTeacher({
+        model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
+        maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
+        task: o.task, labels: o.labels?.split(','),
+      });
+      process.stderr.write(`teacher ${server.teacherId.slice(0, 12)} serving ${server.url} (GET /healthz, /metrics); Ctrl-C or SIGTERM to stop\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.stderr.write(`${signal}: answering requests in flight, then stopping\n`);
+          void server.close().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));
+}

@@ -1,0 +1,61 @@
+// `minnow teacher train` and `minnow teacher serve` as processes, including SIGTERM under load.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RawClient, ids, writeTeacherModel } from '../helpers/teacher-fixture.js';
+
+const root = path.resolve(__dirname, '../..');
+const cli = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
+
+describe('minnow teacher train', () => {
+  it('trains a ViT teacher and writes the same outputs as minnow train', () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'minnow-tt-'));
+    const r = spawnSync(process.execPath, [...cli, 'teacher', 'train', '--task', 'image', '--data', 'fashion-mnist', '--model', 'vit:layers=1,dim=16,heads=2,ff=32,patch=7', '--limit', '256', '--batch', '32', '--lr', '0.003', '--out', out], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ task: 'image', model: 'vit:layers=1,dim=16,heads=2,ff=32,patch=7', steps: 8 });
+    expect(report.metrics.accuracy).toBeGreaterThan(0.2);
+  });
+});
+
+describe('minnow teacher serve', () => {
+  it('SIGTERM under load: every request gets its answer (or shutting_down if it came late), exit 0', async () => {
+    const model = writeTeacherModel('lm', { vocab: 50, ctx: 16 });
+    const child = spawn(process.execPath, [...cli, 'teacher', 'serve', model, '--port', '0', '--max-batch', '8'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no start line: ${stderr}`)), 60_000);
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /serving (ws:\/\/[^ ]+)/.exec(stderr);
+        if (m) { clearTimeout(t); resolve(m[1]!); }
+      });
+    });
+    const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.open(url)));
+    for (const c of clients) expect(await c.hello()).toMatchObject({ type: 'info' });
+    const perClient = 30;
+    clients.forEach((c, k) => {
+      for (let i = 0; i < perClient; i++) c.send({ type: 'infer', id: i, version: 1, inputs: { input_ids: { dtype: 'int64', dims: [2, 12], data: ids(2, 12, 50, k * 1000 + i) } } });
+    });
+    // Wait for the first answers so that the server is mid-load, then signal.
+    const first = await clients[0]!.next();
+    expect(first.type).toBe('soft');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    let soft = 1, late = 0;
+    for (const [k, c] of clients.entries()) {
+      for (let i = k === 0 ? 1 : 0; i < perClient; i++) {
+        const reply = await c.next(20_000);
+        if (reply.type === 'soft') soft++;
+        else { expect(reply).toMatchObject({ type: 'error', code: 'shutting_down' }); late++; }
+      }
+    }
+    expect(soft + late).toBe(4 * perClient);
+    expect(soft).toBeGreaterThan(perClient);
+    expect(await exited).toBe(0);
+    for (const c of clients) expect(c.closeCode).toBe(1001);
+    expect(stderr).toMatch(/SIGTERM: answering requests in flight/);
+  });
+});
