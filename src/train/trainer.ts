@@ -2,6 +2,7 @@
 // optimizer update. The trainer owns the parameter and optimizer-state tensors between steps.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { BuiltModel, Task } from '../nn/models.js';
+import type { Graph } from '../onnx/graph.js';
 import { encodeModel } from '../onnx/codec.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
 import { Tensor } from '../onnx/tensor.js';
@@ -22,6 +23,11 @@ export interface TrainerOptions {
   labelSmoothing?: number;
   device?: Device;
   threads?: number;
+  /**
+   * Builds the training loss from the model's logits and the labels input (default: cross-entropy).
+   * It may declare more graph inputs (a teacher's soft labels); the batches fed must carry them.
+   */
+  buildLoss?: (g: Graph, logits: string, labels: string) => string;
 }
 
 export interface StepResult { loss: number; gradNorm: number; lr: number }
@@ -32,6 +38,8 @@ export interface EvalResult {
   /** Fraction of correct argmax predictions (classification tasks). */
   accuracy?: number;
   targets: number;
+  /** Argmax prediction per target, in batch order (when asked for). */
+  predictions?: Int32Array;
 }
 
 /** Builds the forward model; `training` adds dropout. Called once per graph the trainer needs. */
@@ -57,6 +65,7 @@ export class Trainer {
       gradNorm: string;
       evalLoss: string;
       evalCorrect?: string;
+      evalPredicted: string;
     },
     initialParams: Map<string, Tensor>,
     initialState: Map<string, Tensor>,
@@ -74,7 +83,9 @@ export class Trainer {
     const initialParams = new Map(params.map((p) => [p, g.initializers.get(p)!]));
     for (const p of params) g.initializerToInput(p);
     const labels = g.input('labels', 'int64', labelShape(options.task));
-    const loss = crossEntropy(g, train.logits, labels, { labelSmoothing: options.labelSmoothing });
+    const loss = options.buildLoss
+      ? options.buildLoss(g, train.logits, labels)
+      : crossEntropy(g, train.logits, labels, { labelSmoothing: options.labelSmoothing });
     const grads = grad(g, loss, params);
     const clipped = clipByGlobalNorm(g, grads, options.maxGradNorm ?? 1);
     const opt = appendOptimizer(g, params, clipped.grads, options.optimizer);
@@ -93,8 +104,8 @@ export class Trainer {
     e.outputs.length = 0;
     e.output(evalLoss);
     let evalCorrect: string | undefined;
+    const predicted = e.op1('ArgMax', [evalModel.logits], { axis: -1, keepdims: 0 }, { name: 'predicted' });
     if (options.task !== 'lm') {
-      const predicted = e.op1('ArgMax', [evalModel.logits], { axis: -1, keepdims: 0 });
       evalCorrect = e.output(e.op1('ReduceSum', [e.op1('Cast', [e.op1('Equal', [predicted, evalLabels])], { to: 7 })], { keepdims: 0 }, { name: 'correct' }));
     }
 
@@ -106,10 +117,14 @@ export class Trainer {
     const initialState = new Map(opt.state.map((s) => [s.name, s.init]));
     return new Trainer(options, trainSession, evalSession, {
       params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
+      evalPredicted: predicted,
     }, initialParams, initialState, build(false));
   }
 
   get paramNames(): string[] { return this.layout.params; }
+
+  /** The model's data inputs (what a batch must carry besides labels). */
+  get evalInputs(): string[] { return this.exportGraph.graph.inputs; }
 
   learningRate(step = this.step): number {
     const { lr, warmupSteps, totalSteps } = this.options;
@@ -139,17 +154,22 @@ export class Trainer {
     return { loss: Number(out[layout.loss]!.data[0]), gradNorm: Number(out[layout.gradNorm]!.data[0]), lr };
   }
 
-  async evaluate(batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<EvalResult> {
+  async evaluate(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { predictions?: boolean } = {}): Promise<EvalResult> {
     let lossSum = 0, correct = 0, targets = 0;
+    const predictions: number[] = [];
+    const fetches = [this.layout.evalLoss, ...(this.layout.evalCorrect ? [this.layout.evalCorrect] : []), ...(options.predictions ? [this.layout.evalPredicted] : [])];
     for await (const batch of batches) {
-      const feeds: Batch = { ...batch };
+      const feeds: Batch = { labels: batch.labels! };
+      for (const name of this.evalInputs) if (batch[name]) feeds[name] = batch[name]!;
       for (const [k, v] of this.params) feeds[k] = v;
-      const out = await run(this.evalSession, feeds);
+      const out = await run(this.evalSession, feeds, fetches);
+      if (options.predictions) for (const v of out[this.layout.evalPredicted]!.data as BigInt64Array) predictions.push(Number(v));
       lossSum += Number(out[this.layout.evalLoss]!.data[0]);
       if (this.layout.evalCorrect) correct += Number(out[this.layout.evalCorrect]!.data[0]);
       targets += batch.labels!.size;
     }
     const result: EvalResult = { loss: lossSum / Math.max(1, targets), targets };
+    if (options.predictions) result.predictions = Int32Array.from(predictions);
     if (this.layout.evalCorrect) result.accuracy = correct / Math.max(1, targets);
     return result;
   }

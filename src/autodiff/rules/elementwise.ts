@@ -21,6 +21,19 @@ export function dropout(g: Graph, x: string, ratio: number, seed: number): strin
   return y!;
 }
 
+function pickVjp(c: Parameters<VjpTable[string]>[0], compare: 'GreaterOrEqual' | 'LessOrEqual'): (string | undefined)[] {
+  const { g, node } = c;
+  if (node.inputs.length !== 2) throw new GradientError(`${node.opType} node '${node.name}': only two inputs are differentiable`);
+  const [a, b] = node.inputs as [string, string];
+  const d = gy(c);
+  const first = g.op1(compare, [a, b]);
+  const zero = scalarLike(g, 0, d);
+  return [
+    c.needs[0] ? unbroadcast(g, g.op1('Where', [first, d, zero]), a) : undefined,
+    c.needs[1] ? unbroadcast(g, g.op1('Where', [first, zero, d]), b) : undefined,
+  ];
+}
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_TANH_C = 0.044715;
 
@@ -82,6 +95,9 @@ export const elementwiseVjps: VjpTable = {
     }
     return [mul(g, gy(c), dydx)];
   },
+  // Max/Min of two inputs: the gradient goes to the one selected (the first on ties).
+  Max: (c) => pickVjp(c, 'GreaterOrEqual'),
+  Min: (c) => pickVjp(c, 'LessOrEqual'),
   Identity: (c) => [gy(c)],
   Cast: (c) => [cast(c.g, gy(c), c.g.dtype(c.node.inputs[0]!))],
   Where: (c) => {

@@ -16,6 +16,7 @@ export const slice = (g: Graph, x: string, starts: number[], ends: number[], axe
   g.op1('Slice', [x, g.int64s(starts), g.int64s(ends), g.int64s(axes)]);
 export const gather = (g: Graph, x: string, indices: string, axis = 0) => g.op1('Gather', [x, indices], { axis });
 export const expand = (g: Graph, x: string, shape: string) => g.op1('Expand', [x, shape]);
+export const gatherElements = (g: Graph, x: string, indices: string, axis: number) => g.op1('GatherElements', [x, indices], { axis });
 
 /** Gradient of any op that only re-views its first input's elements in the same order. */
 const reshapeBack = (c: VjpContext) => [shapedLike(c.g, c.g.op1('Reshape', [gy(c), c.g.op1('Shape', [c.node.inputs[0]!])]), c.node.inputs[0]!), undefined];
@@ -85,6 +86,13 @@ export const shapeVjps: VjpTable = {
       ? g.int64s(all as number[])
       : g.op1('Concat', all.map((v) => (typeof v === 'number' ? g.int64s([v]) : v)), { axis: 0 });
     return [shapedLike(g, g.op1('Pad', [gy(c), pads, '', g.int64s(axes)]), x), undefined, undefined, undefined, undefined];
+  },
+  GatherElements: (c) => {
+    const { g, node } = c;
+    const [x, indices] = node.inputs as [string, string];
+    const axis = normAxis((node.attrs.axis as number | undefined) ?? 0, g.rank(x));
+    // Each output element came from one input element: scatter-add the gradient back there.
+    return [g.op1('ScatterElements', [zerosLike(g, x), indices, gy(c)], { axis, reduction: 'add' }), undefined];
   },
   Gather: (c) => {
     const { g, node } = c;
