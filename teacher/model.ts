@@ -37,6 +37,8 @@ export interface TeacherModel {
   preprocessing?: string;
   /** True when logits have a sequence dim ([batch, seq, vocab]). */
   perPosition: boolean;
+  params: number;
+  metrics?: unknown;
 }
 
 /** The size of the table `input` indexes into through a Gather, if any. */
@@ -74,6 +76,8 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
     labels: options.labels ?? (labelsMeta ? (JSON.parse(labelsMeta) as string[]) : undefined),
     preprocessing,
     perPosition: logitsShape.length === 3,
+    params: [...graph.initializers.values()].reduce((n, t) => n + t.size, 0),
+    metrics: graph.metadata.has(META.metrics) ? JSON.parse(graph.metadata.get(META.metrics)!) : undefined,
   };
 }
 

@@ -107,6 +107,7 @@ export async function serveTeacher(options: ServeOptions): Promise<TeacherServer
   const info = (id: number | string): InfoMessage => ({
     type: 'info', id, version: PROTOCOL_VERSION, teacher_id: model.id, task: model.task, inputs: model.inputs,
     tokenizer: model.tokenizer, labels: model.labels, vocab_size: model.vocabSize, preprocessing: model.preprocessing,
+    params: model.params, metrics: model.metrics,
     limits: { max_batch: maxBatch, max_payload: maxPayload, max_inflight: maxInflight, max_seq: model.maxSeq },
   });
 

@@ -15,6 +15,7 @@ import { trainProgress } from './progress.js';
 import type { Task } from '../nn/models.js';
 import { DEFAULT_MODEL, DEFAULT_TEACHER } from '../nn/spec.js';
 import { addTeacherCommands } from './teacher.js';
+import { addDistillCommand } from './distill.js';
 
 const TASKS = ['classify', 'lm', 'image'];
 
@@ -119,6 +120,7 @@ export function buildProgram(): Command {
     });
 
   addTeacherCommands(program, (command) => addTrainCommand(command, DEFAULT_TEACHER));
+  addDistillCommand(program);
 
   const tokenizer = program.command('tokenizer').description('tokenizer tools');
   tokenizer.command('train')

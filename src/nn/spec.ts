@@ -14,6 +14,10 @@ export const PRESETS: Record<string, string> = {
   'char-lm': 'transformer:layers=4,dim=128,heads=4,ff=512,ctx=128',
   'mlp-256': 'mlp:hidden=256',
   'cnn-small': 'cnn:channels=32-64,hidden=128',
+  // Students: a tenth of their teacher's size or less.
+  'student-tiny': 'transformer:layers=2,dim=64,heads=2,ff=256,ctx=256',
+  'student-lm-tiny': 'transformer:layers=2,dim=64,heads=2,ff=256,ctx=128',
+  'student-image': 'cnn:channels=8-16,hidden=32',
   // Teachers: the big model of a distillation pair.
   'teacher-base': 'transformer:layers=6,dim=384,heads=6,ff=1536,ctx=256',
   'teacher-lm': 'transformer:layers=6,dim=384,heads=6,ff=1536,ctx=128',

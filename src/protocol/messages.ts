@@ -52,6 +52,10 @@ export interface InfoMessage {
   /** Size of the distribution each soft label covers (classes or vocabulary). */
   vocab_size: number;
   preprocessing?: string;
+  /** Parameter count of the teacher model. */
+  params?: number;
+  /** The teacher's own test metrics (from its metadata). */
+  metrics?: unknown;
   limits: { max_batch: number; max_payload: number; max_inflight: number; max_seq?: number };
 }
 

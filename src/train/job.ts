@@ -4,7 +4,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildModel, type ArchConfig, type ModelShape, type Task } from '../nn/models.js';
 import { DEFAULT_MODEL, checkArchForTask, parseModelSpec } from '../nn/spec.js';
-import { loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { DataError, loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { SpecError } from '../nn/spec.js';
+import type { Graph } from '../onnx/graph.js';
+import type { Tensor } from '../onnx/tensor.js';
+import type { Batch } from '../data/batching.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, batchCount, iterateBatches, type BatchSource } from '../data/batching.js';
 import type { Split } from '../data/split.js';
@@ -43,16 +47,37 @@ export interface TrainJobOptions {
   onEvent?: (event: TrainEvent) => void;
   /** Aborting writes a checkpoint and returns with `interrupted: true`. */
   signal?: AbortSignal;
+  /** Distillation's hooks into the loop (student/distill.ts). */
+  teacher?: TeacherHooks;
+}
+
+/** What distillation adds to a training run. */
+export interface TeacherHooks {
+  /** The teacher's tokenizer.json: the student must read text the same way. */
+  tokenizerJson?: string;
+  labels?: string[];
+  /** Longest sequence the teacher accepts. */
+  maxSeq?: number;
+  buildLoss?: (g: Graph, logits: string, labels: string) => string;
+  /** Graph feeds with the teacher's soft labels for a batch; called ahead of use for pipelining. */
+  softLabels?: (batch: Batch) => Promise<Record<string, Tensor>>;
+  /** Argmax of the teacher for each target of a batch (agreement on validation). */
+  teacherPredictions?: (batch: Batch) => Promise<Int32Array>;
+  /** How many batches to request ahead of the one training. */
+  prefetch?: number;
+  /** Kept in the checkpoint and checked on resume. */
+  checkpointConfig?: Record<string, unknown>;
+  reportExtra?: (report: TrainReport) => Record<string, unknown>;
 }
 
 export type TrainEvent =
   | { type: 'start'; totalSteps: number; step: number; params: number; trainExamples: number }
-  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSec: number }
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSec: number; teacherWaitShare?: number }
   | { type: 'eval'; step: number; epoch: number; split: Split; metrics: Metrics }
   | { type: 'checkpoint'; step: number; file: string }
   | { type: 'log'; message: string };
 
-export interface Metrics { accuracy?: number; loss: number; val_loss?: number; bits_per_char?: number }
+export interface Metrics { accuracy?: number; loss: number; val_loss?: number; bits_per_char?: number; teacher_agreement?: number }
 
 export interface TrainReport {
   task: Task;
@@ -66,6 +91,9 @@ export interface TrainReport {
   epochs: number;
   train_seconds: number;
   interrupted: boolean;
+  /** Share of step time spent waiting for the teacher (distillation). */
+  teacher_wait_share?: number;
+  [extra: string]: unknown;
 }
 
 interface RunConfig {
@@ -153,7 +181,14 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   if (resumed && options.epochs) config.epochs = options.epochs;
   const arch = parseModelSpec(config.model);
   checkArchForTask(arch, config.task, config.model);
-  const prepared = prepare(config, arch, resumed?.config.tokenizer as string | undefined, log);
+  const hooks = options.teacher;
+  const prepared = prepare(config, arch, (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson, log);
+  if (hooks?.labels && prepared.labels && JSON.stringify(hooks.labels) !== JSON.stringify(prepared.labels)) {
+    throw new DataError(`the teacher's labels ${JSON.stringify(hooks.labels)} differ from the data's ${JSON.stringify(prepared.labels)}`);
+  }
+  if (hooks?.maxSeq && arch.kind === 'transformer' && arch.ctx > hooks.maxSeq) {
+    throw new SpecError(`the student's ctx ${arch.ctx} exceeds the teacher's max sequence ${hooks.maxSeq}; use ctx=${hooks.maxSeq} or less`);
+  }
   const { sources } = prepared;
   if (sources.train.size === 0) throw new Error(`data '${config.data}' has no training examples`);
 
@@ -165,6 +200,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const trainer = await Trainer.create((training) => buildModel(arch, prepared.shape, { seed: config.seed, training }), {
     task: config.task, optimizer, lr: config.lr, warmupSteps: Math.min(config.warmup, Math.floor(totalSteps / 10)), totalSteps,
     maxGradNorm: config.maxGradNorm, labelSmoothing: config.labelSmoothing, device: options.device, threads: options.threads,
+    buildLoss: hooks?.buildLoss,
   });
 
   let cursor: DataCursor = { epoch: 0, index: 0 };
@@ -183,13 +219,21 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const checkpoint = async () => {
     const file = await saveCheckpoint(checkpointDir, {
       step: trainer.step, cursor, rngState: config.seed, params: trainer.params, optimizerState: trainer.state,
-      config: { run: config, tokenizer: prepared.tokenizer ? JSON.stringify(prepared.tokenizer.toJSON()) : undefined },
+      config: { run: config, tokenizer: prepared.tokenizer ? JSON.stringify(prepared.tokenizer.toJSON()) : undefined, teacher: hooks?.checkpointConfig },
     });
     emit({ type: 'checkpoint', step: trainer.step, file });
   };
+  const evalBatches = (split: Split) => iterateBatches(sources[split], { batchSize: Math.max(config.batch, 64), seed: 0, epoch: 0, shuffle: false });
   const evaluate = async (split: Split) => {
-    const result = await trainer.evaluate(iterateBatches(sources[split], { batchSize: Math.max(config.batch, 64), seed: 0, epoch: 0, shuffle: false }));
-    return metricsOf(result, config.task, prepared.charsPerToken?.[split]);
+    const agreement = split === 'validation' && hooks?.teacherPredictions;
+    const result = await trainer.evaluate(evalBatches(split), { predictions: Boolean(agreement) });
+    const metrics = metricsOf(result, config.task, prepared.charsPerToken?.[split]);
+    if (agreement && result.predictions) {
+      let same = 0, i = 0;
+      for (const batch of evalBatches(split)) for (const t of await hooks.teacherPredictions!(batch)) same += Number(t === result.predictions[i++]);
+      metrics.teacher_agreement = same / Math.max(1, i);
+    }
+    return metrics;
   };
 
   emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: sources.train.size });
@@ -197,22 +241,31 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const stopAt = options.maxSteps ?? Infinity;
   let interrupted = false;
   let windowStart = Date.now(), windowSamples = 0;
+  let waitSeconds = 0, stepSeconds = 0, windowWait = 0, windowStep = 0;
   const checkpointEvery = options.checkpointEvery ?? 500;
 
   outer: for (let epoch = cursor.epoch; epoch < config.epochs; epoch++) {
     const start = epoch === cursor.epoch ? cursor.index : 0;
     let index = start;
-    for (const batch of iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start })) {
+    const batches = lookahead(iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start }), hooks?.softLabels, hooks?.prefetch ?? 8);
+    for (const { batch, soft } of batches) {
       if (options.signal?.aborted || trainer.step >= stopAt) { interrupted = options.signal?.aborted ?? false; break outer; }
-      const result = await trainer.trainStep(batch);
+      const t0 = performance.now();
+      const feeds = soft ? { ...batch, ...(await soft) } : batch;
+      const t1 = performance.now();
+      const result = await trainer.trainStep(feeds);
+      const t2 = performance.now();
+      waitSeconds += (t1 - t0) / 1000; stepSeconds += (t2 - t0) / 1000;
+      windowWait += t1 - t0; windowStep += t2 - t0;
       index++;
       cursor = index >= stepsPerEpoch ? { epoch: epoch + 1, index: 0 } : { epoch, index };
       if (!Number.isFinite(result.loss)) throw new Error(`training diverged at step ${trainer.step}: loss is ${result.loss}; lower --lr`);
       windowSamples += batch.labels!.dims[0]!;
       const now = Date.now();
       const samplesPerSec = windowSamples / Math.max(1e-3, (now - windowStart) / 1000);
-      if (now - windowStart > 2000) { windowStart = now; windowSamples = 0; }
-      emit({ type: 'step', step: trainer.step, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, samplesPerSec });
+      const teacherWaitShare = hooks?.softLabels ? windowWait / Math.max(1e-9, windowStep) : undefined;
+      if (now - windowStart > 2000) { windowStart = now; windowSamples = 0; windowWait = 0; windowStep = 0; }
+      emit({ type: 'step', step: trainer.step, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, samplesPerSec, teacherWaitShare });
       if (trainer.step % 10 === 0) await appendMetrics({ step: trainer.step, epoch, loss: result.loss, lr: result.lr, grad_norm: result.gradNorm });
       if (options.evalEvery && trainer.step % options.evalEvery === 0) {
         const metrics = await evaluate('validation');
@@ -256,9 +309,29 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     task: config.task, model: config.model, params: trainer.paramCount(), size_bytes: bytes.length, metrics, validation,
     data: config.data, steps: trainer.step, epochs: config.epochs, train_seconds: trainSeconds, interrupted,
   };
+  if (hooks?.softLabels) report.teacher_wait_share = waitSeconds / Math.max(1e-9, stepSeconds);
+  if (hooks?.reportExtra) Object.assign(report, hooks.reportExtra(report));
   await writeFileAtomic(path.join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   await trainer.release();
   return report;
+}
+
+/**
+ * Batches paired with their soft labels, requested `depth` batches ahead so that the teacher works
+ * on the next batches while the current one trains.
+ */
+function* lookahead(batches: Generator<Batch>, softLabels: TeacherHooks['softLabels'], depth: number): Generator<{ batch: Batch; soft?: Promise<Record<string, Tensor>> }> {
+  const queue: { batch: Batch; soft?: Promise<Record<string, Tensor>> }[] = [];
+  const fill = () => {
+    while (queue.length < (softLabels ? depth : 1)) {
+      const next = batches.next();
+      if (next.done) return;
+      const soft = softLabels?.(next.value);
+      soft?.catch(() => { /* surfaced when awaited */ });
+      queue.push({ batch: next.value, soft });
+    }
+  };
+  for (fill(); queue.length; fill()) yield queue.shift()!;
 }
 
 /** Exports the model, then re-exports it with the sha256 of its weights in the metadata. */

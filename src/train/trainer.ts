@@ -104,7 +104,7 @@ export class Trainer {
     e.outputs.length = 0;
     e.output(evalLoss);
     let evalCorrect: string | undefined;
-    const predicted = e.op1('ArgMax', [evalModel.logits], { axis: -1, keepdims: 0 }, { name: 'predicted' });
+    const predicted = e.output(e.op1('ArgMax', [evalModel.logits], { axis: -1, keepdims: 0 }, { name: 'predicted' }));
     if (options.task !== 'lm') {
       evalCorrect = e.output(e.op1('ReduceSum', [e.op1('Cast', [e.op1('Equal', [predicted, evalLabels])], { to: 7 })], { keepdims: 0 }, { name: 'correct' }));
     }

@@ -1,0 +1,136 @@
+// Distillation end to end on small slices: report fields, the cache and --offline, teacher crashes
+// and a SIGKILLed student, each compared with an uninterrupted run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { train } from '../../src/train/job.js';
+import { distill, type DistillOptions } from '../../student/distill.js';
+import { serveTeacher, type TeacherServer } from '../../teacher/server.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+
+const root = path.resolve(__dirname, '../..');
+const tmp = (p = 'minnow-distill-') => mkdtempSync(path.join(tmpdir(), p));
+let teacherFile: string;
+let server: TeacherServer;
+
+beforeAll(async () => {
+  const out = tmp('minnow-teacher-');
+  await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=48', epochs: 2, batch: 16, lr: 3e-3, vocabSize: 300, out, dataOptions: { limit: 160 } });
+  teacherFile = path.join(out, 'model.onnx');
+  server = await serveTeacher({ model: teacherFile, port: 0, logger: false });
+});
+afterAll(async () => { await server?.close(); });
+
+const base = (): Omit<DistillOptions, 'out'> => ({
+  data: 'spam', student: 'transformer:layers=1,dim=8,heads=2,ff=16,ctx=48', epochs: 2, batch: 16, lr: 3e-3, seed: 5,
+  alpha: 0.7, temperature: 2, dataOptions: { limit: 96 }, cacheDir: tmp('minnow-cache-'),
+});
+
+async function finalParams(out: string): Promise<Map<string, Float32Array>> {
+  const ckpt = await loadCheckpoint(path.join(out, 'checkpoint'));
+  return new Map([...ckpt.params].map(([k, t]) => [k, t.data as Float32Array]));
+}
+
+function expectSameParams(a: Map<string, Float32Array>, b: Map<string, Float32Array>, tol = 1e-5) {
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  let max = 0;
+  for (const [k, v] of a) { const w = b.get(k)!; for (let i = 0; i < v.length; i++) max = Math.max(max, Math.abs(v[i]! - w[i]!)); }
+  expect(max).toBeLessThan(tol);
+}
+
+function startTeacher(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'teacher', 'serve', teacherFile, '--port', String(port)], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; if (/serving ws:/.test(err)) resolve(child); });
+    child.on('exit', (code) => reject(new Error(`teacher exited ${code}: ${err}`)));
+  });
+}
+
+describe('minnow distill', () => {
+  let onlineOut: string;
+  let options: Omit<DistillOptions, 'out'>;
+
+  it('trains a student from soft labels and reports teacher, sizes and agreement', async () => {
+    options = base();
+    onlineOut = tmp();
+    const report = await distill({ ...options, teachers: [server.url], out: onlineOut });
+    expect(report.teacher_id).toBe(server.teacherId);
+    expect(report.student_params).toBeLessThan(server.model.params);
+    expect(report.compression_ratio).toBeCloseTo(server.model.params / report.student_params, 6);
+    expect(report.validation.teacher_agreement).toBeGreaterThan(0);
+    expect(report.teacher_wait_share).toBeGreaterThanOrEqual(0);
+    expect(report.teacher_wait_share).toBeLessThan(1);
+    expect((report.distillation as { cache_misses: number }).cache_misses).toBeGreaterThan(0);
+    const written = JSON.parse(readFileSync(path.join(onlineOut, 'report.json'), 'utf8'));
+    expect(written.teacher_id).toBe(server.teacherId);
+  });
+
+  it('--offline with a warm cache reaches the same parameters as the online run', async () => {
+    const out = tmp();
+    const report = await distill({ ...options, offline: true, out });
+    expect((report.distillation as { cache_misses: number }).cache_misses).toBe(0);
+    expectSameParams(await finalParams(out), await finalParams(onlineOut));
+  });
+
+  it('--offline with a cold cache says how to fill it', async () => {
+    await expect(distill({ ...base(), offline: true, out: tmp() })).rejects.toThrow(/no cached teacher .*run once with --teacher/);
+  });
+
+  it('--no-teacher trains the same student on hard labels only', async () => {
+    const report = await distill({ ...base(), task: 'classify', noTeacher: true, out: tmp() });
+    expect(report.teacher_id).toBeNull();
+    expect(report.student_params).toBeGreaterThan(0);
+    expect(report.teacher_wait_share).toBeUndefined();
+  });
+
+  it('a teacher killed mid-run and restarted: the run finishes with the uninterrupted parameters', async () => {
+    const port = 17000 + Math.floor(Math.random() * 20000);
+    let teacher = await startTeacher(port);
+    const out = tmp();
+    let restarted: Promise<void> | undefined;
+    const report = await distill({
+      ...options, cacheDir: tmp('minnow-cache-'), teachers: [`ws://127.0.0.1:${port}`], out, prefetch: 2,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.step === 3 && !restarted) {
+          teacher.kill('SIGKILL');
+          restarted = new Promise((r) => setTimeout(r, 300)).then(async () => { teacher = await startTeacher(port); });
+        }
+      },
+    });
+    await restarted;
+    teacher.kill('SIGTERM');
+    expect(report.steps).toBe(12);
+    expectSameParams(await finalParams(out), await finalParams(onlineOut));
+  });
+
+  it('a SIGKILLed student resumes from its checkpoint to the same parameters', async () => {
+    const out = tmp();
+    const cache = tmp('minnow-cache-');
+    const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'distill', '--teacher', server.url, '--data', 'spam', '--student', options.student!,
+      '--epochs', '2', '--batch', '16', '--lr', '0.003', '--seed', '5', '--alpha', '0.7', '--temperature', '2', '--limit', '96', '--cache', cache,
+      '--checkpoint-every', '2', '--out', out];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore' });
+    const ckpt = path.join(out, 'checkpoint', 'checkpoint.msgpack');
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(async () => {
+        if (existsSync(ckpt) && (await loadCheckpoint(path.join(out, 'checkpoint')).catch(() => undefined))?.step! >= 4) { clearInterval(poll); resolve(); }
+      }, 20);
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const killedAt = (await loadCheckpoint(path.join(out, 'checkpoint'))).step;
+    expect(killedAt).toBeLessThan(12);
+    const report = await distill({ teachers: [server.url], data: 'spam', out, resume: out, cacheDir: cache, dataOptions: { limit: 96 } });
+    expect(report.steps).toBe(12);
+    expectSameParams(await finalParams(out), await finalParams(onlineOut));
+  });
+
+  it('refuses a teacher with another id on resume', async () => {
+    const other = await serveTeacher({ model: (await import('../helpers/teacher-fixture.js')).writeTeacherModel('classify', { vocab: 300, ctx: 48 }), port: 0, logger: false });
+    await expect(distill({ teachers: [other.url], data: 'spam', out: onlineOut, resume: onlineOut, dataOptions: { limit: 96 } })).rejects.toMatchObject({ code: 'teacher_changed' });
+    await other.close();
+  });
+});
