@@ -12,6 +12,7 @@ import { fromHalfArray } from '../src/protocol/fp16.js';
 import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
 import { TeacherClient } from './teacher-client.js';
 import { SoftLabelCache, defaultCacheDir, inputDigest } from './soft-label-cache.js';
+import { joinFeeds, rowOf, splitFeeds, stackRows } from './rows.js';
 import path from 'node:path';
 
 export const STUDENT_PRESETS: Record<Task, string> = {
@@ -82,13 +83,6 @@ function feedsOf(msg: SoftMessage): Record<string, Tensor> {
   return feeds;
 }
 
-/** Teacher inputs of a batch: everything but labels. */
-function teacherInputs(batch: Batch): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(batch)) if (k !== 'labels') out[k] = v;
-  return out;
-}
-
 export async function distill(options: DistillOptions): Promise<DistillReport> {
   const resumed = options.resume ? await loadCheckpoint(path.join(options.resume, 'checkpoint')) : undefined;
   const saved = resumed?.config.teacher as { teacherId?: string; alpha: number; temperature: number; topK: number; noTeacher: boolean } | undefined;
@@ -117,16 +111,22 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
   const topK = task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0;
   const cache = info ? new SoftLabelCache(cacheRoot, info.teacher_id, temperature, topK) : undefined;
 
+  const padId = info?.preprocessing ? ((JSON.parse(info.preprocessing) as { pad_id?: number }).pad_id ?? 0) : 0;
+  /** Soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
   const softLabels = async (batch: Batch): Promise<Record<string, Tensor>> => {
-    const inputs = teacherInputs(batch);
-    const digest = inputDigest(inputs);
-    const hit = await cache!.get(digest);
-    if (hit) return hit;
-    if (!client) throw new Error(`soft labels for a batch are not in the cache (${cache!.dir}); run online with --teacher first`);
-    const msg = await client.infer(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, wire(t)])), { temperature, topK });
-    const feeds = feedsOf(msg);
-    await cache!.put(digest, feeds);
-    return feeds;
+    const n = batch.labels!.dims[0]!;
+    const rows = Array.from({ length: n }, (_, r) => rowOf(batch, r));
+    const digests = rows.map(inputDigest);
+    const parts = await Promise.all(digests.map((d) => cache!.get(d)));
+    const missing = parts.flatMap((p, i) => (p ? [] : [i]));
+    if (missing.length) {
+      if (!client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${cache!.dir}); run online with --teacher first`);
+      const request = stackRows(missing.map((i) => rows[i]!), padId);
+      const msg = await client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature, topK });
+      const answers = splitFeeds(feedsOf(msg), missing.length);
+      await Promise.all(missing.map((i, j) => { parts[i] = answers[j]; return cache!.put(digests[i]!, answers[j]!); }));
+    }
+    return joinFeeds(parts as Record<string, Tensor>[]);
   };
   const teacherPredictions = async (batch: Batch): Promise<Int32Array> => {
     const feeds = await softLabels(batch);

@@ -94,7 +94,7 @@ describe('minnow distill', () => {
     const report = await distill({
       ...options, cacheDir: tmp('minnow-cache-'), teachers: [`ws://127.0.0.1:${port}`], out, prefetch: 2,
       onEvent: (e) => {
-        if (e.type === 'step' && e.step === 3 && !restarted) {
+        if (e.type === 'step' && e.step === 2 && !restarted) {
           teacher.kill('SIGKILL');
           restarted = new Promise((r) => setTimeout(r, 300)).then(async () => { teacher = await startTeacher(port); });
         }
@@ -132,5 +132,25 @@ describe('minnow distill', () => {
     const other = await serveTeacher({ model: (await import('../helpers/teacher-fixture.js')).writeTeacherModel('classify', { vocab: 300, ctx: 48 }), port: 0, logger: false });
     await expect(distill({ teachers: [other.url], data: 'spam', out: onlineOut, resume: onlineOut, dataOptions: { limit: 96 } })).rejects.toMatchObject({ code: 'teacher_changed' });
     await other.close();
+  });
+});
+
+describe('rows', () => {
+  it('strip and restore padding, and split/join feeds', async () => {
+    const { rowOf, stackRows, splitFeeds, joinFeeds } = await import('../../student/rows.js');
+    const { Tensor } = await import('../../src/onnx/tensor.js');
+    const batch = {
+      input_ids: Tensor.fromNumbers('int64', [2, 3], [5, 6, 7, 8, 0, 0]),
+      attention_mask: Tensor.fromNumbers('int64', [2, 3], [1, 1, 1, 1, 0, 0]),
+      labels: Tensor.fromNumbers('int64', [2], [1, 0]),
+    };
+    const r1 = rowOf(batch, 1);
+    expect(r1.input_ids!.toNumbers()).toEqual([8]);
+    expect(r1.labels).toBeUndefined();
+    const back = stackRows([rowOf(batch, 0), r1], 0);
+    expect(back.input_ids!.toNumbers()).toEqual([5, 6, 7, 8, 0, 0]);
+    expect(back.attention_mask!.toNumbers()).toEqual([1, 1, 1, 1, 0, 0]);
+    const feeds = { a: Tensor.fromNumbers('float32', [2, 2], [1, 2, 3, 4]) };
+    expect(joinFeeds(splitFeeds(feeds, 2)).a!.toNumbers()).toEqual([1, 2, 3, 4]);
   });
 });
