@@ -1,1 +1,3 @@
 export { TeacherClient, TeacherError, type TeacherClientOptions, type InferOptions } from './teacher-client.js';
+export { distill, STUDENT_PRESETS, type DistillOptions, type DistillReport } from './distill.js';
+export { SoftLabelCache, defaultCacheDir, inputDigest } from './soft-label-cache.js';

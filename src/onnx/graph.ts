@@ -16,7 +16,7 @@ export interface ValueType {
 export class FloatAttr { constructor(readonly value: number) {} }
 export class FloatsAttr { constructor(readonly value: number[]) {} }
 export const f = (value: number) => new FloatAttr(value);
-export const fs = (value: number[]) => new FloatsAttr(value);
+export const floats = (value: number[]) => new FloatsAttr(value);
 
 export type AttrValue = number | number[] | string | string[] | FloatAttr | FloatsAttr | Tensor;
 

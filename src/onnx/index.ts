@@ -1,4 +1,4 @@
-export { Graph, f, fs, FloatAttr, FloatsAttr, DEFAULT_OPSET, type AttrValue, type Dim, type Node, type ValueType } from './graph.js';
+export { Graph, f, floats, FloatAttr, FloatsAttr, DEFAULT_OPSET, type AttrValue, type Dim, type Node, type ValueType } from './graph.js';
 export { Tensor, type DType, type TypedArray } from './tensor.js';
 export { encodeModel, decodeModel, IR_VERSION } from './codec.js';
 export { checkGraph, topologicalOrder, GraphCheckError } from './check.js';

@@ -1,0 +1,58 @@
+// Does distillation help? A student trained from a teacher's soft labels against the same student
+// on hard labels only (--no-teacher), over several seeds, in one run.
+//   npx tsx bench/distill-quality.ts --teacher-model runs/teacher-spam/model.onnx --data spam \
+//     --student student-tiny --epochs 3 --seeds 0,1,2
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { serveTeacher } from '../teacher/server.js';
+import { distill } from '../student/distill.js';
+import { evaluateModelFile } from '../src/train/evaluate.js';
+
+const { values } = parseArgs({ options: {
+  'teacher-model': { type: 'string' }, data: { type: 'string' }, student: { type: 'string' },
+  epochs: { type: 'string', default: '3' }, seeds: { type: 'string', default: '0,1,2' }, lr: { type: 'string', default: '0.001' },
+  batch: { type: 'string', default: '32' }, alpha: { type: 'string', default: '0.5' }, temperature: { type: 'string', default: '2' },
+  'top-k': { type: 'string', default: '32' }, limit: { type: 'string' },
+} });
+if (!values['teacher-model'] || !values.data || !values.student) throw new Error('need --teacher-model, --data and --student');
+const seeds = values.seeds!.split(',').map(Number);
+const server = await serveTeacher({ model: values['teacher-model'], port: 0, logger: false });
+const task = server.model.task;
+const dataOptions = values.limit ? { limit: Number(values.limit) } : {};
+const teacherTest = await evaluateModelFile(values['teacher-model'], { data: values.data, dataOptions });
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'minnow-kdq-cache-'));
+const score = (m: Record<string, number>) => (m.accuracy !== undefined ? m.accuracy : m.val_loss!);
+const rows: Record<string, unknown>[] = [];
+for (const seed of seeds) {
+  const common = {
+    data: values.data, student: values.student, epochs: Number(values.epochs), batch: Number(values.batch), lr: Number(values.lr),
+    seed, cacheDir, dataOptions, checkpointEvery: 100_000,
+  };
+  const t0 = Date.now();
+  const kd = await distill({ ...common, teachers: [server.url], alpha: Number(values.alpha), temperature: Number(values.temperature), topK: Number(values['top-k']), out: mkdtempSync(path.join(tmpdir(), 'minnow-kdq-')) });
+  const t1 = Date.now();
+  const base = await distill({ ...common, task: task as 'classify', teachers: [server.url], noTeacher: true, out: mkdtempSync(path.join(tmpdir(), 'minnow-kdq-')) });
+  const row = {
+    seed, kd: score(kd.metrics as Record<string, number>), no_teacher: score(base.metrics as Record<string, number>),
+    kd_agreement: kd.validation.teacher_agreement, no_teacher_agreement: base.validation.teacher_agreement,
+    kd_seconds: (t1 - t0) / 1000, kd_wait_share: kd.teacher_wait_share,
+  };
+  rows.push(row);
+  console.error(JSON.stringify(row));
+  if (seed === seeds[0]) Object.assign(rows, { student_params: kd.student_params, teacher_params: server.model.params, compression_ratio: kd.compression_ratio });
+}
+await server.close();
+const mean = (k: 'kd' | 'no_teacher') => rows.reduce((a, r) => a + (r[k] as number), 0) / rows.length;
+const teacherScore = task === 'lm' ? undefined : teacherTest.accuracy;
+console.log(JSON.stringify({
+  date: new Date().toISOString().slice(0, 10), task, data: values.data, student: values.student, epochs: Number(values.epochs),
+  metric: task === 'lm' ? 'validation loss (nats/token, lower is better)' : 'test accuracy',
+  teacher: { file: values['teacher-model'], params: server.model.params, test: teacherTest },
+  student_params: (rows as unknown as { student_params: number }).student_params,
+  compression_ratio: (rows as unknown as { compression_ratio: number }).compression_ratio,
+  seeds: rows,
+  mean_kd: mean('kd'), mean_no_teacher: mean('no_teacher'),
+  kd_share_of_teacher: teacherScore ? mean('kd') / teacherScore : undefined,
+}, null, 2));
