@@ -88,6 +88,13 @@ export class Graph {
     return name;
   }
 
+  /** An initializer under a fresh name derived from `base`. */
+  freshInitializer(base: string, value: Tensor): string {
+    const name = this.fresh(base);
+    this.used.delete(name);
+    return this.initializer(name, value);
+  }
+
   param(name: string, value: Tensor): string {
     return this.initializer(name, value, true);
   }

@@ -360,6 +360,10 @@ const RULES: Record<string, Rule> = {
     return [{ dtype: c.dtype(0), shape: out }];
   },
   Trilu: same,
+  DynamicQuantizeLinear: (c) => [{ dtype: 'uint8', shape: c.shape(0) }, { dtype: 'float32', shape: [] }, { dtype: 'uint8', shape: [] }],
+  MatMulInteger: (c) => [{ dtype: 'int32', shape: matmulShape(c.shape(0), c.shape(1), c) }],
+  DequantizeLinear: (c) => [{ dtype: c.dtype(1), shape: c.shape(0) }],
+  QuantizeLinear: (c) => [{ dtype: c.has(2) ? c.dtype(2) : 'uint8', shape: c.shape(0) }],
   TopK: (c) => {
     const x = [...c.shape(0)];
     const axis = normAxis(c.attr('axis', -1), x.length);
@@ -373,8 +377,13 @@ export interface InferOptions {
   lenient?: boolean;
 }
 
+/** com.microsoft contrib ops minnow emits (quantization). */
+const MICROSOFT_RULES: Record<string, Rule> = {
+  MatMulNBits: (c) => [{ dtype: c.dtype(0), shape: [...c.shape(0).slice(0, -1), c.attr('N', 0)] }],
+};
+
 export function inferNode(graph: Graph, node: Node, options: InferOptions = {}): (ValueType | undefined)[] {
-  const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+  const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : node.domain === 'com.microsoft' ? MICROSOFT_RULES[node.opType] : undefined;
   if (!rule) {
     if (options.lenient) return [];
     throw new Error(`no shape inference rule for op ${node.domain ? node.domain + '.' : ''}${node.opType}`);

@@ -1,0 +1,100 @@
+// int4: weight-only, block-wise along K, as com.microsoft MatMulNBits (bits 4). Codes are packed
+// two per byte, low nibble first; B is stored transposed, [N, blocks, block_size / 2].
+import type { Graph } from '../onnx/graph.js';
+import { Tensor } from '../onnx/tensor.js';
+import { consumers, matmulSites } from './weights.js';
+import type { QuantizeReport } from './quantize-int8.js';
+
+export interface Int4Options {
+  /** 16, 32, 64 or 128 (default 32). */
+  blockSize?: number;
+  /** Symmetric codes around 8 (default), or per-block zero points. */
+  symmetric?: boolean;
+  /** MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute. */
+  accuracyLevel?: number;
+  keepFloat?: string[];
+}
+
+export interface Int4Weight {
+  packed: Uint8Array; // [N, blocks, blockSize / 2]
+  scales: Float32Array; // [N, blocks]
+  zeroPoints?: Uint8Array; // [N, ceil(blocks / 2)] packed, asymmetric only
+  blocks: number;
+}
+
+/** Quantizes W [K, N] block-wise along K; `dequantizeInt4` is its exact inverse on the codes. */
+export function quantizeInt4(w: Tensor, blockSize: number, symmetric: boolean): Int4Weight {
+  const [K, N] = w.dims as [number, number];
+  const data = w.data as Float32Array;
+  const blocks = Math.ceil(K / blockSize);
+  const blob = blockSize / 2;
+  const packed = new Uint8Array(N * blocks * blob);
+  const scales = new Float32Array(N * blocks);
+  const zeroPoints = symmetric ? undefined : new Uint8Array(N * Math.ceil(blocks / 2));
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < blocks; b++) {
+      let min = Infinity, max = -Infinity;
+      for (let i = b * blockSize; i < Math.min(K, (b + 1) * blockSize); i++) { const v = data[i * N + n]!; min = Math.min(min, v); max = Math.max(max, v); }
+      let scale: number, zp: number;
+      if (symmetric) {
+        const amax = Math.max(Math.abs(min), Math.abs(max));
+        scale = amax > 0 ? amax / 7 : 1;
+        zp = 8;
+      } else {
+        min = Math.min(min, 0); max = Math.max(max, 0);
+        scale = max > min ? (max - min) / 15 : 1;
+        zp = Math.max(0, Math.min(15, Math.round(-min / scale)));
+        zeroPoints![n * Math.ceil(blocks / 2) + (b >> 1)]! |= zp << ((b & 1) * 4);
+      }
+      scales[n * blocks + b] = scale;
+      for (let j = 0; j < blockSize; j++) {
+        const i = b * blockSize + j;
+        // Padding past K gets the zero point's code, which dequantizes to 0.
+        const code = i < K ? Math.max(0, Math.min(15, Math.round(data[i * N + n]! / scale) + zp)) : zp;
+        packed[(n * blocks + b) * blob + (j >> 1)]! |= code << ((j & 1) * 4);
+      }
+    }
+  }
+  return { packed, scales, zeroPoints, blocks };
+}
+
+/** W [K, N] as MatMulNBits sees it: (code - zero point) * scale. */
+export function dequantizeInt4(q: Int4Weight, K: number, N: number, blockSize: number): Float32Array {
+  const out = new Float32Array(K * N);
+  const blob = blockSize / 2;
+  for (let n = 0; n < N; n++) for (let i = 0; i < K; i++) {
+    const b = Math.floor(i / blockSize), j = i % blockSize;
+    const code = (q.packed[(n * q.blocks + b) * blob + (j >> 1)]! >> ((j & 1) * 4)) & 0xf;
+    const zp = q.zeroPoints ? (q.zeroPoints[n * Math.ceil(q.blocks / 2) + (b >> 1)]! >> ((b & 1) * 4)) & 0xf : 8;
+    out[i * N + n] = (code - zp) * q.scales[n * q.blocks + b]!;
+  }
+  return out;
+}
+
+export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): QuantizeReport {
+  const blockSize = options.blockSize ?? 32;
+  if (![16, 32, 64, 128].includes(blockSize)) throw new Error(`int4 block size must be 16, 32, 64 or 128, got ${blockSize}`);
+  const symmetric = options.symmetric ?? true;
+  const keep = new Set(options.keepFloat ?? []);
+  const uses = consumers(g);
+  const report: QuantizeReport = { quantized: [], kept: [] };
+  for (const site of matmulSites(g)) {
+    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.k < blockSize) { report.kept.push(site.weight); continue; }
+    const q = quantizeInt4(g.initializers.get(site.weight)!, blockSize, symmetric);
+    g.initializers.delete(site.weight);
+    g.constants.delete(site.weight);
+    g.params.delete(site.weight);
+    const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.n, q.blocks, blockSize / 2], q.packed));
+    const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float32', [site.n, q.blocks], q.scales));
+    const inputs = [site.node.inputs[0]!, packed, scales];
+    if (q.zeroPoints) inputs.push(g.freshInitializer(`${site.weight}.zero_points`, new Tensor('uint8', [site.n, Math.ceil(q.blocks / 2)], q.zeroPoints)));
+    // Rewrite in place: same output name, same position in the node list.
+    Object.assign(site.node, {
+      opType: 'MatMulNBits', domain: 'com.microsoft', inputs,
+      attrs: { K: site.k, N: site.n, bits: 4, block_size: blockSize, accuracy_level: options.accuracyLevel ?? 0 },
+    });
+    report.quantized.push(site.weight);
+  }
+  if (report.quantized.length) g.opsets.set('com.microsoft', 1);
+  return report;
+}

@@ -1,0 +1,101 @@
+// int8: weights symmetric per output channel, activations quantized at run time
+// (DynamicQuantizeLinear + MatMulInteger, which onnxruntime-node and -web both run), embedding
+// tables int8 per row with the scale applied after the Gather.
+import type { Graph, Node } from '../onnx/graph.js';
+import { Tensor, ONNX_DATA_TYPE } from '../onnx/tensor.js';
+import { consumers, gatherSites, matmulSites } from './weights.js';
+
+export interface Int8Options {
+  /** Initializer names to keep in float32 (e.g. the classifier head). */
+  keepFloat?: string[];
+  /** Quantize embedding tables too (default true). */
+  embeddings?: boolean;
+}
+
+export interface QuantizeReport { quantized: string[]; kept: string[] }
+
+/** Per-column symmetric int8: W[k, n] ~= q[k, n] * scale[n]. */
+export function quantizePerColumn(w: Tensor): { q: Int8Array; scale: Float32Array } {
+  const [k, n] = w.dims as [number, number];
+  const data = w.data as Float32Array;
+  const scale = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let max = 0;
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(data[i * n + j]!));
+    scale[j] = max > 0 ? max / 127 : 1;
+  }
+  const q = new Int8Array(k * n);
+  for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) q[i * n + j] = Math.max(-127, Math.min(127, Math.round(data[i * n + j]! / scale[j]!)));
+  return { q, scale };
+}
+
+/** Per-row symmetric int8 for a [rows, dim] table. */
+export function quantizePerRow(t: Tensor): { q: Int8Array; scale: Float32Array } {
+  const [rows, dim] = t.dims as [number, number];
+  const data = t.data as Float32Array;
+  const scale = new Float32Array(rows);
+  const q = new Int8Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(data[r * dim + j]!));
+    scale[r] = max > 0 ? max / 127 : 1;
+    for (let j = 0; j < dim; j++) q[r * dim + j] = Math.max(-127, Math.min(127, Math.round(data[r * dim + j]! / scale[r]!)));
+  }
+  return { q, scale };
+}
+
+function replaceNode(g: Graph, old: Node, build: () => void): void {
+  // Build the replacement at the end, then move its nodes to where the old node was, so that the
+  // node list stays in topological order.
+  const at = g.nodes.indexOf(old);
+  const before = g.nodes.length;
+  build();
+  const added = g.nodes.splice(before);
+  g.nodes.splice(at, 1, ...added);
+}
+
+export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeReport {
+  const keep = new Set(options.keepFloat ?? []);
+  const uses = consumers(g);
+  const report: QuantizeReport = { quantized: [], kept: [] };
+  for (const site of matmulSites(g)) {
+    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1) { report.kept.push(site.weight); continue; }
+    const { q, scale } = quantizePerColumn(g.initializers.get(site.weight)!);
+    const [x] = site.node.inputs as [string];
+    const out = site.node.outputs[0]!;
+    replaceNode(g, site.node, () => {
+      const wq = g.freshInitializer(`${site.weight}.int8`, new Tensor('int8', [site.k, site.n], q));
+      const ws = g.freshInitializer(`${site.weight}.scale`, new Tensor('float32', [site.n], scale));
+      const wzp = g.freshInitializer(`${site.weight}.zero_point`, new Tensor('int8', [site.n], new Int8Array(site.n)));
+      const [xq, xs, xzp] = g.op('DynamicQuantizeLinear', [x], {}, { outputs: 3, name: `${site.weight}.dql` });
+      const acc = g.op1('MatMulInteger', [xq!, wq, xzp!, wzp], {}, { name: `${site.weight}.mmi` });
+      const scaled = g.op1('Mul', [g.op1('Cast', [acc], { to: ONNX_DATA_TYPE.float32 }), g.op1('Mul', [xs!, ws])]);
+      // Keep the original output name for the consumers.
+      g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [scaled], outputs: [out], attrs: {} });
+    });
+    g.initializers.delete(site.weight);
+    g.constants.delete(site.weight);
+    g.params.delete(site.weight);
+    report.quantized.push(site.weight);
+  }
+  if (options.embeddings !== false) {
+    for (const site of gatherSites(g)) {
+      if (keep.has(site.table) || (uses.get(site.table)?.length ?? 0) > 1) { report.kept.push(site.table); continue; }
+      const { q, scale } = quantizePerRow(g.initializers.get(site.table)!);
+      const ids = site.node.inputs[1]!;
+      const out = site.node.outputs[0]!;
+      replaceNode(g, site.node, () => {
+        const tq = g.freshInitializer(`${site.table}.int8`, new Tensor('int8', [site.rows, site.dim], q));
+        const ts = g.freshInitializer(`${site.table}.scale`, new Tensor('float32', [site.rows, 1], scale));
+        const rows = g.op1('Cast', [g.op1('Gather', [tq, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
+        const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 })]);
+        g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [deq], outputs: [out], attrs: {} });
+      });
+      g.initializers.delete(site.table);
+      g.constants.delete(site.table);
+      g.params.delete(site.table);
+      report.quantized.push(site.table);
+    }
+  }
+  return report;
+}

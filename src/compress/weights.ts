@@ -1,0 +1,40 @@
+// Finding the weights a quantizer can rewrite: MatMul nodes whose second input is a rank-2 float
+// initializer, and Gather nodes that look up rows of a float table.
+import type { Graph, Node } from '../onnx/graph.js';
+
+export interface MatMulSite { node: Node; weight: string; k: number; n: number }
+export interface GatherSite { node: Node; table: string; rows: number; dim: number }
+
+export function matmulSites(g: Graph): MatMulSite[] {
+  return g.nodes.flatMap((node) => {
+    if (node.opType !== 'MatMul' || node.domain !== '') return [];
+    const w = g.initializers.get(node.inputs[1]!);
+    if (!w || w.dtype !== 'float32' || w.dims.length !== 2) return [];
+    return [{ node, weight: node.inputs[1]!, k: w.dims[0]!, n: w.dims[1]! }];
+  });
+}
+
+export function gatherSites(g: Graph): GatherSite[] {
+  return g.nodes.flatMap((node) => {
+    if (node.opType !== 'Gather' || (node.attrs.axis ?? 0) !== 0) return [];
+    const t = g.initializers.get(node.inputs[0]!);
+    if (!t || t.dtype !== 'float32' || t.dims.length !== 2) return [];
+    return [{ node, table: node.inputs[0]!, rows: t.dims[0]!, dim: t.dims[1]! }];
+  });
+}
+
+/** How many nodes read each value (an initializer shared by two nodes is rewritten once). */
+export function consumers(g: Graph): Map<string, Node[]> {
+  const map = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) { const l = map.get(i); if (l) l.push(n); else map.set(i, [n]); }
+  return map;
+}
+
+/** Ops the quantizers understand (rewrite or pass through knowingly); others are reported. */
+export const KNOWN_OPS = new Set([
+  'MatMul', 'Gemm', 'Gather', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Relu', 'Gelu', 'Erf',
+  'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'LayerNormalization', 'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Flatten',
+  'Concat', 'Split', 'Slice', 'Where', 'Expand', 'Cast', 'Identity', 'Dropout', 'Conv', 'MaxPool', 'AveragePool', 'Shape', 'Size',
+  'Constant', 'ConstantOfShape', 'Range', 'Equal', 'Greater', 'Less', 'Not', 'Max', 'Min', 'ArgMax', 'GatherElements',
+  'DynamicQuantizeLinear', 'MatMulInteger', 'MatMulNBits', 'DequantizeLinear',
+]);
