@@ -5,3 +5,4 @@ export * as autodiff from './autodiff/index.js';
 export * as nn from './nn/index.js';
 export * as train from './train/index.js';
 export * as data from './data/index.js';
+export * as compress from './compress/index.js';

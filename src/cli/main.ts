@@ -16,6 +16,7 @@ import type { Task } from '../nn/models.js';
 import { DEFAULT_MODEL, DEFAULT_TEACHER } from '../nn/spec.js';
 import { addTeacherCommands } from './teacher.js';
 import { addDistillCommand } from './distill.js';
+import { addCompressCommand } from './compress.js';
 
 const TASKS = ['classify', 'lm', 'image'];
 
@@ -121,6 +122,7 @@ export function buildProgram(): Command {
 
   addTeacherCommands(program, (command) => addTrainCommand(command, DEFAULT_TEACHER));
   addDistillCommand(program);
+  addCompressCommand(program);
 
   const tokenizer = program.command('tokenizer').description('tokenizer tools');
   tokenizer.command('train')

@@ -35,6 +35,8 @@ export interface OpOptions {
   domain?: string;
   /** A readable prefix for the node's output names. */
   name?: string;
+  /** Leave outputs untyped when an input's type is unknown (graphs read from files). */
+  lenient?: boolean;
 }
 
 export const DEFAULT_OPSET = 20;
@@ -119,12 +121,12 @@ export class Graph {
     const base = options.name ?? opType.toLowerCase();
     const outputs = Array.from({ length: count }, () => this.fresh(base));
     for (const input of inputs) {
-      if (input !== '' && !this.types.has(input)) {
+      if (input !== '' && !this.types.has(input) && !this.producers.has(input) && !this.initializers.has(input)) {
         throw new Error(`${opType} node: input '${input}' is not a value of this graph`);
       }
     }
     const node: Node = { name: this.fresh(`n_${base}`), opType, domain: options.domain ?? '', inputs, outputs, attrs };
-    const types = inferNode(this, node);
+    const types = inferNode(this, node, { lenient: options.lenient });
     outputs.forEach((out, i) => {
       const type = types[i];
       if (type) this.types.set(out, type);
