@@ -10,6 +10,18 @@ export default defineConfig([
     target: 'node20',
   },
   {
+    // The runtime is bundled on its own for browsers, phones and boards: no Node built-ins beyond a
+    // lazily imported fs, no onnxruntime (the app passes its own), nothing of the trainer.
+    entry: { 'runtime/index': 'runtime/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    minify: true,
+    sourcemap: true,
+    platform: 'neutral',
+    target: 'es2020',
+    external: ['node:fs/promises'],
+  },
+  {
     entry: { cli: 'src/cli/main.ts' },
     format: ['esm'],
     sourcemap: true,

@@ -124,7 +124,14 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       const request = stackRows(missing.map((i) => rows[i]!), padId);
       const msg = await client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature, topK });
       const answers = splitFeeds(feedsOf(msg), missing.length);
-      await Promise.all(missing.map((i, j) => { parts[i] = answers[j]; return cache!.put(digests[i]!, answers[j]!); }));
+      const stored = new Set<string>();
+      await Promise.all(missing.map((i, j) => {
+        parts[i] = answers[j];
+        // A batch may hold the same example twice (duplicate mails); store it once.
+        if (stored.has(digests[i]!)) return undefined;
+        stored.add(digests[i]!);
+        return cache!.put(digests[i]!, answers[j]!);
+      }));
     }
     return joinFeeds(parts as Record<string, Tensor>[]);
   };

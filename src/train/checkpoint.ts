@@ -1,5 +1,6 @@
 // Checkpoints: parameters, optimizer state, step, RNG and data cursor in one msgpack file, written
 // to a temp file and renamed so that a crash never leaves a half-written checkpoint behind.
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pack, unpack } from 'msgpackr';
@@ -29,7 +30,8 @@ const load = (o: Record<string, StoredTensor>) => new Map(Object.entries(o).map(
 /** Writes `bytes` to `file` atomically (temp file in the same directory, fsync, rename). */
 export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  // Unique per call: two writers of the same file must not share a temp file.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const handle = await fs.open(tmp, 'w');
   try {
     await handle.writeFile(bytes);

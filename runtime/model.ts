@@ -1,0 +1,128 @@
+// A loaded model: classify text or images with the model's own tokenizer and preprocessing, or run
+// raw tensors when the file carries no minnow metadata.
+import { tokenizerFromJSON, type Tokenizer } from '../src/data/tokenizers/index.js';
+import type { ModelFile } from './model-file.js';
+import type { OrtLike, OrtSession, OrtTensor } from './load.js';
+
+export interface Prediction { label: string; score: number }
+
+interface TextPre { kind: 'text'; max_length: number; pad_id: number }
+interface ImagePre { kind: 'image'; shape: [number, number, number]; scale: number; mean: number; std: number }
+
+export class RuntimeInputError extends Error {
+  override name = 'RuntimeInputError';
+}
+
+export interface ModelInfo {
+  task?: string;
+  labels?: string[];
+  inputs: readonly string[];
+  outputs: readonly string[];
+  metadata: Record<string, string>;
+  /** The weights' verified sha256, when the file carries one. */
+  sha256?: string;
+}
+
+const parse = <T>(s: string | undefined): T | undefined => (s === undefined ? undefined : (JSON.parse(s) as T));
+
+export class Model {
+  readonly info: ModelInfo;
+  private readonly tokenizer?: Tokenizer;
+  private readonly pre?: TextPre | ImagePre;
+  private disposed = false;
+
+  constructor(private readonly ort: OrtLike, private readonly session: OrtSession, file: ModelFile, sha256: string | undefined, private readonly truncation: 'error' | 'right') {
+    const m = file.metadata;
+    this.info = { task: m['minnow.task'], labels: parse<string[]>(m['minnow.labels']), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
+    if (m['minnow.tokenizer']) this.tokenizer = tokenizerFromJSON(m['minnow.tokenizer']);
+    this.pre = parse<TextPre | ImagePre>(m['minnow.preprocessing']);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new RuntimeInputError('this model was disposed');
+  }
+
+  /** Raw tensors in, raw tensors out: works for any ONNX model. */
+  async run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    this.check();
+    return this.session.run(feeds);
+  }
+
+  /** Ranked labels for one input, or for each of an array of texts. */
+  async classify(input: string, options?: { topK?: number }): Promise<Prediction[]>;
+  async classify(input: string[], options?: { topK?: number }): Promise<Prediction[][]>;
+  async classify(input: ArrayLike<number>, options?: { topK?: number }): Promise<Prediction[]>;
+  async classify(input: string | string[] | ArrayLike<number>, options: { topK?: number } = {}): Promise<Prediction[] | Prediction[][]> {
+    this.check();
+    const labels = this.info.labels;
+    if (Array.isArray(input) && input.length === 0) throw new RuntimeInputError('classify() got an empty array');
+    const single = !(Array.isArray(input) && typeof input[0] === 'string');
+    if (!labels || !this.pre) throw new RuntimeInputError('this model has no labels or preprocessing metadata: use model.run() with raw tensors');
+    let logits: Float32Array, rows: number;
+    if (typeof input === 'string' || Array.isArray(input) && typeof input[0] === 'string') {
+      const texts = typeof input === 'string' ? [input] : (input as string[]);
+      if (texts.length === 0) throw new RuntimeInputError('classify() got an empty array');
+      ({ logits, rows } = await this.classifyTexts(texts));
+    } else if (input && typeof (input as ArrayLike<number>).length === 'number' && typeof input !== 'string') {
+      ({ logits, rows } = await this.classifyImage(input as ArrayLike<number>));
+    } else {
+      throw new RuntimeInputError(`classify() takes a string, an array of strings, or pixels; got ${typeof input}`);
+    }
+    const k = Math.min(options.topK ?? labels.length, labels.length);
+    const out: Prediction[][] = [];
+    for (let r = 0; r < rows; r++) {
+      const row = logits.subarray(r * labels.length, (r + 1) * labels.length);
+      const max = Math.max(...row);
+      const exps = Array.from(row, (v) => Math.exp(v - max));
+      const sum = exps.reduce((a, b) => a + b, 0);
+      out.push(exps.map((e, i) => ({ label: labels[i]!, score: e / sum })).sort((a, b) => b.score - a.score).slice(0, k));
+    }
+    return single ? out[0]! : out;
+  }
+
+  private async classifyTexts(texts: string[]): Promise<{ logits: Float32Array; rows: number }> {
+    const pre = this.pre as TextPre;
+    if (pre.kind !== 'text' || !this.tokenizer) throw new RuntimeInputError('this model does not take text');
+    const ids = texts.map((t, i) => {
+      if (typeof t !== 'string') throw new RuntimeInputError(`classify(): item ${i} is not a string`);
+      if (t.length === 0) throw new RuntimeInputError(`classify(): text ${i} is empty`);
+      const tokens = this.tokenizer!.encode(t);
+      if (tokens.length > pre.max_length) {
+        if (this.truncation === 'error') throw new RuntimeInputError(`text ${i} has ${tokens.length} tokens, more than the model's ${pre.max_length}; load with { truncation: 'right' } to cut it`);
+        return tokens.slice(0, pre.max_length);
+      }
+      return tokens;
+    });
+    const len = Math.max(...ids.map((x) => x.length));
+    const data = new BigInt64Array(ids.length * len).fill(BigInt(pre.pad_id));
+    const mask = new BigInt64Array(ids.length * len);
+    ids.forEach((row, r) => row.forEach((id, t) => { data[r * len + t] = BigInt(id); mask[r * len + t] = 1n; }));
+    const feeds: Record<string, OrtTensor> = { input_ids: new this.ort.Tensor('int64', data, [ids.length, len]) };
+    if (this.info.inputs.includes('attention_mask')) feeds.attention_mask = new this.ort.Tensor('int64', mask, [ids.length, len]);
+    const out = await this.session.run(feeds);
+    return { logits: out[this.info.outputs[0]!]!.data as Float32Array, rows: ids.length };
+  }
+
+  private async classifyImage(pixels: ArrayLike<number>): Promise<{ logits: Float32Array; rows: number }> {
+    const pre = this.pre as ImagePre;
+    if (pre.kind !== 'image') throw new RuntimeInputError('this model does not take images');
+    const [c, h, w] = pre.shape;
+    if (pixels.length !== c * h * w) throw new RuntimeInputError(`expected ${c}x${h}x${w} = ${c * h * w} pixel values (0-255), got ${pixels.length}`);
+    const data = new Float32Array(c * h * w);
+    for (let i = 0; i < data.length; i++) data[i] = (pixels[i]! * pre.scale - pre.mean) / pre.std;
+    const out = await this.session.run({ [this.info.inputs[0]!]: new this.ort.Tensor('float32', data, [1, c, h, w]) });
+    return { logits: out[this.info.outputs[0]!]!.data as Float32Array, rows: 1 };
+  }
+
+  async warmup(): Promise<void> {
+    if (!this.pre || !this.info.labels) return;
+    if (this.pre.kind === 'text' && this.tokenizer) await this.classifyTexts(['warm-up']);
+    else if (this.pre.kind === 'image') await this.classifyImage(new Float32Array(this.pre.shape.reduce((a, b) => a * b, 1)));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release?.();
+  }
+}
