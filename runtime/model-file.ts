@@ -7,6 +7,8 @@ export interface Initializer { name: string; dims: number[]; raw?: Uint8Array }
 export interface ModelFile {
   metadata: Record<string, string>;
   inputs: string[];
+  /** Declared shapes of the graph inputs (numbers, or names for symbolic dims). */
+  inputShapes: Record<string, (number | string)[]>;
   outputs: string[];
   initializers: Initializer[];
 }
@@ -27,16 +29,38 @@ function parseTensor(r: ProtoReader): Initializer {
   return t;
 }
 
-function valueName(r: ProtoReader): string {
-  for (let tag = r.tag(); tag; tag = r.tag()) {
-    if (tag.field === 1 && tag.wire === 2) return text(r.bytes());
-    r.skip(tag.wire);
+/** Calls `visit` with each length-delimited `field` of a message, skipping the rest. */
+function each(m: ProtoReader, field: number, visit: (sub: ProtoReader) => void): void {
+  for (let t = m.tag(); t; t = m.tag()) {
+    if (t.field === field && t.wire === 2) visit(m.sub());
+    else m.skip(t.wire);
   }
-  return '';
+}
+
+function dimOf(d: ProtoReader): number | string {
+  let dim: number | string = '?';
+  for (let t = d.tag(); t; t = d.tag()) {
+    if (t.field === 1 && t.wire === 0) dim = d.varint(); // dim_value
+    else if (t.field === 2 && t.wire === 2) dim = text(d.bytes()); // dim_param
+    else d.skip(t.wire);
+  }
+  return dim;
+}
+
+/** ValueInfoProto: its name (1) and the dims of type (2) -> tensor_type (1) -> shape (2) -> dim (1). */
+function valueInfo(r: ProtoReader): { name: string; shape: (number | string)[] } {
+  let name = '';
+  const shape: (number | string)[] = [];
+  for (let t = r.tag(); t; t = r.tag()) {
+    if (t.field === 1 && t.wire === 2) name = text(r.bytes());
+    else if (t.field === 2 && t.wire === 2) each(r.sub(), 1, (tensor) => each(tensor, 2, (s) => each(s, 1, (d) => { shape.push(dimOf(d)); })));
+    else r.skip(t.wire);
+  }
+  return { name, shape };
 }
 
 export function readModelFile(bytes: Uint8Array): ModelFile {
-  const model: ModelFile = { metadata: {}, inputs: [], outputs: [], initializers: [] };
+  const model: ModelFile = { metadata: {}, inputs: [], inputShapes: {}, outputs: [], initializers: [] };
   let sawGraph = false;
   try {
     const r = new ProtoReader(bytes);
@@ -55,8 +79,8 @@ export function readModelFile(bytes: Uint8Array): ModelFile {
         const g = r.sub();
         for (let t = g.tag(); t; t = g.tag()) {
           if (t.field === 5 && t.wire === 2) model.initializers.push(parseTensor(g.sub()));
-          else if (t.field === 11 && t.wire === 2) model.inputs.push(valueName(g.sub()));
-          else if (t.field === 12 && t.wire === 2) model.outputs.push(valueName(g.sub()));
+          else if (t.field === 11 && t.wire === 2) { const v = valueInfo(g.sub()); model.inputs.push(v.name); model.inputShapes[v.name] = v.shape; }
+          else if (t.field === 12 && t.wire === 2) model.outputs.push(valueInfo(g.sub()).name);
           else g.skip(t.wire);
         }
       } else r.skip(tag.wire);

@@ -3,6 +3,7 @@
 import { tokenizerFromJSON, type Tokenizer } from '../src/data/tokenizers/index.js';
 import type { ModelFile } from './model-file.js';
 import type { OrtLike, OrtSession, OrtTensor } from './load.js';
+import { generateTokens, type GenerateOptions } from './generate.js';
 
 export interface Prediction { label: string; score: number }
 
@@ -31,7 +32,10 @@ export class Model {
   private readonly pre?: TextPre | ImagePre;
   private disposed = false;
 
+  private readonly inputShapes: Record<string, (number | string)[]>;
+
   constructor(private readonly ort: OrtLike, private readonly session: OrtSession, file: ModelFile, sha256: string | undefined, private readonly truncation: 'error' | 'right') {
+    this.inputShapes = file.inputShapes;
     const m = file.metadata;
     this.info = { task: m['minnow.task'], labels: parse<string[]>(m['minnow.labels']), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
     if (m['minnow.tokenizer']) this.tokenizer = tokenizerFromJSON(m['minnow.tokenizer']);
@@ -114,7 +118,25 @@ export class Model {
     return { logits: out[this.info.outputs[0]!]!.data as Float32Array, rows: 1 };
   }
 
+  /**
+   * Generated text, piece by piece, for language models. Uses the KV cache when the file is a
+   * decoder with past keys/values (decoder.onnx), else re-runs the sequence each step.
+   */
+  generate(prompt: string, options: GenerateOptions = {}): AsyncGenerator<string> {
+    this.check();
+    if (this.info.task !== 'lm' || !this.tokenizer || this.pre?.kind !== 'text') throw new RuntimeInputError('generate() needs a language model with a tokenizer');
+    if (typeof prompt !== 'string') throw new RuntimeInputError('generate() takes a string prompt');
+    return generateTokens({
+      ort: this.ort, session: this.session, tokenizer: this.tokenizer, inputs: this.info.inputs, inputShapes: this.inputShapes,
+      ctx: this.pre.max_length, logitsName: this.info.outputs.includes('logits') ? 'logits' : this.info.outputs[0]!,
+    }, prompt, options);
+  }
+
+  /** Whether generate() runs with a KV cache. */
+  get hasKvCache(): boolean { return this.info.inputs.some((n) => n.startsWith('past_key_values.')); }
+
   async warmup(): Promise<void> {
+    if (this.info.task === 'lm') return;
     if (!this.pre || !this.info.labels) return;
     if (this.pre.kind === 'text' && this.tokenizer) await this.classifyTexts(['warm-up']);
     else if (this.pre.kind === 'image') await this.classifyImage(new Float32Array(this.pre.shape.reduce((a, b) => a * b, 1)));

@@ -12,7 +12,8 @@ import type { Batch } from '../data/batching.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, batchCount, iterateBatches, type BatchSource } from '../data/batching.js';
 import type { Split } from '../data/split.js';
-import { decodeModel } from '../onnx/codec.js';
+import { decodeModel, encodeModel } from '../onnx/codec.js';
+import { decoderFromTrained } from '../nn/decoder.js';
 import type { Device } from '../onnx/runtime.js';
 import { Trainer, type EvalResult } from './trainer.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type DataCursor } from './checkpoint.js';
@@ -304,6 +305,12 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const modelFile = path.join(options.out, 'model.onnx');
   await writeFileAtomic(modelFile, bytes);
   if (prepared.tokenizer) await writeFileAtomic(path.join(options.out, 'tokenizer.json'), JSON.stringify(prepared.tokenizer.toJSON()));
+  if (config.task === 'lm' && arch.kind === 'transformer') {
+    // The same weights as a decoder with past keys/values, for generation with a KV cache.
+    const decoder = decoderFromTrained(trainer.exportGraph.graph, arch, prepared.shape.vocabSize!);
+    decoder.metadata.set(META.weightsSha256, weightsDigest(decoder));
+    await writeFileAtomic(path.join(options.out, 'decoder.onnx'), encodeModel(decoder));
+  }
 
   const report: TrainReport = {
     task: config.task, model: config.model, params: trainer.paramCount(), size_bytes: bytes.length, metrics, validation,
