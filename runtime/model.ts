@@ -90,9 +90,10 @@ export class Model {
     const ids = texts.map((t, i) => {
       if (typeof t !== 'string') throw new RuntimeInputError(`classify(): item ${i} is not a string`);
       if (t.length === 0) throw new RuntimeInputError(`classify(): text ${i} is empty`);
-      const tokens = this.tokenizer!.encode(t);
+      // One token past the context is enough to know the text is too long.
+      const tokens = this.tokenizer!.encode(t, pre.max_length + 1);
       if (tokens.length > pre.max_length) {
-        if (this.truncation === 'error') throw new RuntimeInputError(`text ${i} has ${tokens.length} tokens, more than the model's ${pre.max_length}; load with { truncation: 'right' } to cut it`);
+        if (this.truncation === 'error') throw new RuntimeInputError(`text ${i} has more than the model's ${pre.max_length} tokens; load with { truncation: 'right' } to cut it`);
         return tokens.slice(0, pre.max_length);
       }
       return tokens;

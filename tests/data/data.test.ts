@@ -148,3 +148,13 @@ describe('batching', () => {
     expect([...epochOrder(10, 1, 2)].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
   });
 });
+
+describe('encode with a limit', () => {
+  it('returns the first tokens only', () => {
+    const bpe = BpeTokenizer.train('the cat sat on the mat. '.repeat(40), { vocabSize: 280 });
+    const all = bpe.encode('the cat sat on the mat and the cat ate');
+    expect(bpe.encode('the cat sat on the mat and the cat ate', 3)).toEqual(all.slice(0, 3));
+    const ch = CharTokenizer.train('abc');
+    expect(ch.encode('abcabc', 4)).toEqual(ch.encode('abca'));
+  });
+});

@@ -95,7 +95,7 @@ describe('bad files and bad input', () => {
     await expect(model.classify('')).rejects.toThrow(/empty/);
     await expect(model.classify([])).rejects.toThrow(/empty array/);
     await expect(model.classify({} as never)).rejects.toThrow(/takes a string/);
-    await expect(model.classify('spam '.repeat(200))).rejects.toThrow(/more than the model's 64; load with \{ truncation: 'right' \}/);
+    await expect(model.classify('spam '.repeat(200))).rejects.toThrow(/more than the model's 64 tokens; load with \{ truncation: 'right' \}/);
   });
   it('a wrong expectedSha256', async () => {
     await expect(loadModel(modelFile, { ort: ortNode as never, expectedSha256: '0'.repeat(64) })).rejects.toThrow(/do not match/);

@@ -118,10 +118,11 @@ export class BpeTokenizer implements Tokenizer {
     return new BpeTokenizer(new Map(symbols.map((s, i) => [s, i])), merges);
   }
 
-  private bpe(symbolsOfPiece: string): number[] {
-    const cached = this.cache.get(symbolsOfPiece);
+  /** Ids of one pre-tokenized piece, cached by the piece itself. */
+  private bpe(piece: string): number[] {
+    const cached = this.cache.get(piece);
     if (cached) return cached;
-    let parts = [...symbolsOfPiece];
+    let parts = [...pieceSymbols(piece)];
     while (parts.length > 1) {
       let bestRank = Infinity, bestAt = -1;
       for (let i = 0; i + 1 < parts.length; i++) {
@@ -137,13 +138,17 @@ export class BpeTokenizer implements Tokenizer {
       parts = next;
     }
     const ids = parts.map((p) => this.vocab.get(p) ?? this.unkId);
-    if (this.cache.size < 100_000) this.cache.set(symbolsOfPiece, ids);
+    if (this.cache.size < 100_000) this.cache.set(piece, ids);
     return ids;
   }
 
-  encode(text: string): number[] {
+  encode(text: string, limit = Infinity): number[] {
     const out: number[] = [];
-    for (const m of text.matchAll(GPT2_PATTERN)) for (const id of this.bpe(pieceSymbols(m[0]))) out.push(id);
+    for (const m of text.matchAll(GPT2_PATTERN)) {
+      for (const id of this.bpe(m[0])) out.push(id);
+      // Callers that truncate need no more than `limit` tokens: stop reading long texts early.
+      if (out.length >= limit) return out.slice(0, limit);
+    }
     return out;
   }
 

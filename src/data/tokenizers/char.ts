@@ -23,9 +23,12 @@ export class CharTokenizer implements Tokenizer {
 
   get vocabSize(): number { return this.chars.length; }
 
-  encode(text: string): number[] {
+  encode(text: string, limit = Infinity): number[] {
     const out: number[] = [];
-    for (const ch of text) out.push(this.ids.get(ch) ?? this.unkId);
+    for (const ch of text) {
+      if (out.length >= limit) break;
+      out.push(this.ids.get(ch) ?? this.unkId);
+    }
     return out;
   }
 

@@ -10,7 +10,8 @@ export interface Tokenizer {
   readonly vocabSize: number;
   readonly padId: number;
   readonly unkId: number;
-  encode(text: string): number[];
+  /** Token ids; with `limit`, at most that many (the first ones), reading no further than needed. */
+  encode(text: string, limit?: number): number[];
   decode(ids: ArrayLike<number>): string;
   /** The tokenizer.json document. */
   toJSON(): TokenizerJson;
