@@ -19,7 +19,7 @@ export default defineConfig([
     sourcemap: true,
     platform: 'neutral',
     target: 'es2020',
-    external: ['node:fs/promises'],
+    external: ['node:fs/promises', 'node:path'],
   },
   {
     entry: { cli: 'src/cli/main.ts' },

@@ -43,7 +43,7 @@ const isUrl = (s: string) => /^(https?|blob|data):/i.test(s);
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 async function fetchBytes(url: string, options: LoadOptions): Promise<Uint8Array> {
-  const cache = options.cache !== false && typeof caches !== 'undefined' && !url.startsWith('data:') ? await caches.open('minnow-models') : undefined;
+  const cache = options.cache === true || options.cache === undefined ? (typeof caches !== 'undefined' && !url.startsWith('data:') ? await caches.open('minnow-models') : undefined) : undefined;
   let response = cache ? await cache.match(url) : undefined;
   const fromCache = Boolean(response);
   if (!response) {
@@ -69,10 +69,27 @@ async function fetchBytes(url: string, options: LoadOptions): Promise<Uint8Array
   return bytes;
 }
 
+/** Node: downloads kept in a directory, named by the sha256 of their URL. */
+async function fetchCachedOnDisk(url: string, dir: string, options: LoadOptions): Promise<Uint8Array> {
+  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const key = Array.from(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))), (b) => b.toString(16).padStart(2, '0')).join('');
+  const file = path.join(dir, `${key}.onnx`);
+  try {
+    return new Uint8Array(await fs.readFile(file));
+  } catch { /* not cached yet */ }
+  const bytes = await fetchBytes(url, { ...options, cache: false });
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${Math.random().toString(36).slice(2)}`;
+  await fs.writeFile(tmp, bytes);
+  await fs.rename(tmp, file);
+  return bytes;
+}
+
 async function readBytes(source: ModelSource, options: LoadOptions): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   const s = source.toString();
+  if (isUrl(s) && isNode && typeof options.cache === 'string') return fetchCachedOnDisk(s, options.cache, options);
   if (isUrl(s)) return fetchBytes(s, options);
   if (!isNode) throw new ModelLoadError(`'${s}' is not a URL; in a browser give a URL, an ArrayBuffer or a Uint8Array`);
   const fs = await import('node:fs/promises');

@@ -84,7 +84,36 @@ export class Model {
     return single ? out[0]! : out;
   }
 
+  /**
+   * Feature vectors (the model's `embeddings` output: the pooled representation its head reads),
+   * one per input.
+   */
+  async embed(input: string | string[] | ArrayLike<number>): Promise<Float32Array[]> {
+    this.check();
+    if (!this.info.outputs.includes('embeddings')) throw new RuntimeInputError('this model exposes no embeddings output');
+    if (Array.isArray(input) && input.length === 0) throw new RuntimeInputError('embed() got an empty array');
+    const out = typeof input === 'string' || (Array.isArray(input) && typeof input[0] === 'string')
+      ? await this.runTexts(typeof input === 'string' ? [input] : (input as string[]))
+      : await this.runImage(input as ArrayLike<number>);
+    const e = out.embeddings!;
+    const rows = e.dims[0]!, width = e.dims.at(-1)!;
+    const data = e.data as Float32Array;
+    return Array.from({ length: rows }, (_, r) => data.slice(r * width, (r + 1) * width));
+  }
+
+  private logitsOf(out: Record<string, OrtTensor>): Float32Array {
+    return out[this.info.outputs.includes('logits') ? 'logits' : this.info.outputs[0]!]!.data as Float32Array;
+  }
+
   private async classifyTexts(texts: string[]): Promise<{ logits: Float32Array; rows: number }> {
+    return { logits: this.logitsOf(await this.runTexts(texts)), rows: texts.length };
+  }
+
+  private async classifyImage(pixels: ArrayLike<number>): Promise<{ logits: Float32Array; rows: number }> {
+    return { logits: this.logitsOf(await this.runImage(pixels)), rows: 1 };
+  }
+
+  private async runTexts(texts: string[]): Promise<Record<string, OrtTensor>> {
     const pre = this.pre as TextPre;
     if (pre.kind !== 'text' || !this.tokenizer) throw new RuntimeInputError('this model does not take text');
     const ids = texts.map((t, i) => {
@@ -104,19 +133,17 @@ export class Model {
     ids.forEach((row, r) => row.forEach((id, t) => { data[r * len + t] = BigInt(id); mask[r * len + t] = 1n; }));
     const feeds: Record<string, OrtTensor> = { input_ids: new this.ort.Tensor('int64', data, [ids.length, len]) };
     if (this.info.inputs.includes('attention_mask')) feeds.attention_mask = new this.ort.Tensor('int64', mask, [ids.length, len]);
-    const out = await this.session.run(feeds);
-    return { logits: out[this.info.outputs[0]!]!.data as Float32Array, rows: ids.length };
+    return this.session.run(feeds);
   }
 
-  private async classifyImage(pixels: ArrayLike<number>): Promise<{ logits: Float32Array; rows: number }> {
+  private async runImage(pixels: ArrayLike<number>): Promise<Record<string, OrtTensor>> {
     const pre = this.pre as ImagePre;
     if (pre.kind !== 'image') throw new RuntimeInputError('this model does not take images');
     const [c, h, w] = pre.shape;
     if (pixels.length !== c * h * w) throw new RuntimeInputError(`expected ${c}x${h}x${w} = ${c * h * w} pixel values (0-255), got ${pixels.length}`);
     const data = new Float32Array(c * h * w);
     for (let i = 0; i < data.length; i++) data[i] = (pixels[i]! * pre.scale - pre.mean) / pre.std;
-    const out = await this.session.run({ [this.info.inputs[0]!]: new this.ort.Tensor('float32', data, [1, c, h, w]) });
-    return { logits: out[this.info.outputs[0]!]!.data as Float32Array, rows: 1 };
+    return this.session.run({ [this.info.inputs[0]!]: new this.ort.Tensor('float32', data, [1, c, h, w]) });
   }
 
   /**

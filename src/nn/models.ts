@@ -135,6 +135,8 @@ function transformerClassifier(s: Scope, arch: TransformerConfig, shape: ModelSh
   }
   const logits = g.alias(linear(s.sub('head'), pooled, classes, { init: normal(0.02) }), 'logits');
   g.output(logits);
+  // The pooled features, for model.embed() in the runtime.
+  g.output(g.alias(pooled, 'embeddings'));
   return { graph: g, logits, inputs: [{ name: ids, dtype: 'int64', shape: ['batch', 'seq'] }, { name: mask, dtype: 'int64', shape: ['batch', 'seq'] }] };
 }
 
@@ -162,8 +164,10 @@ function mlp(s: Scope, arch: MlpConfig, shape: ModelShape): BuiltModel {
     x = dropout(s, x, arch.dropout ?? 0, 100 + i);
   });
   const fanIn = g.shape(x)[1] as number;
+  const features = x;
   const logits = g.alias(linear(s.sub('head'), x, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
   g.output(logits);
+  g.output(g.alias(features, 'embeddings'));
   return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
 }
 
@@ -189,8 +193,10 @@ function cnn(s: Scope, arch: CnnConfig, shape: ModelShape): BuiltModel {
     x = dropout(s, x, arch.dropout ?? 0, 200);
   }
   const fanIn = g.shape(x)[1] as number;
+  const features = x;
   const logits = g.alias(linear(s.sub('head'), x, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
   g.output(logits);
+  g.output(g.alias(features, 'embeddings'));
   return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
 }
 
@@ -211,5 +217,7 @@ function vit(s: Scope, arch: VitConfig, shape: ModelShape): BuiltModel {
   const pooled = g.op1('ReduceMean', [h, g.int64s([1])], { keepdims: 0 }, { name: 'pooled' });
   const logits = g.alias(linear(s.sub('head'), pooled, classes, { init: normal(0.02) }), 'logits');
   g.output(logits);
+  // The pooled features, for model.embed() in the runtime.
+  g.output(g.alias(pooled, 'embeddings'));
   return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
 }

@@ -25,7 +25,7 @@ beforeAll(async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'minnow-browser-'));
   await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 2, batch: 16, lr: 3e-3, vocabSize: 400, out, dataOptions: { limit: 256 } });
   modelBytes = compressModel(readFileSync(path.join(out, 'model.onnx')), { quantize: 'int4', blockSize: 32, keep: 'none' }).bytes;
-  const bundle = await build({ entryPoints: [path.join(root, 'runtime/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, external: ['node:fs/promises'] });
+  const bundle = await build({ entryPoints: [path.join(root, 'runtime/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, external: ['node:fs/promises', 'node:path'] });
   const runtimeJs = bundle.outputFiles[0]!.contents;
   const files: Record<string, () => Uint8Array> = {
     '/': () => readFileSync(path.join(root, 'examples/browser/index.html')),

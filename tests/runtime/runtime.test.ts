@@ -109,7 +109,7 @@ describe('bundle size', () => {
   it('minified + gzip, without onnxruntime, is at most 25 KB', async () => {
     const result = await build({
       entryPoints: [path.resolve(__dirname, '../../runtime/index.ts')], bundle: true, minify: true, format: 'esm', platform: 'neutral',
-      write: false, external: ['node:fs/promises', 'onnxruntime-*'],
+      write: false, external: ['node:fs/promises', 'node:path', 'onnxruntime-*'],
     });
     const code = result.outputFiles[0]!.contents;
     const gz = gzipSync(code).length;
@@ -135,5 +135,33 @@ describe('examples/node-iot', () => {
       expect(['ham', 'spam']).toContain(l.label);
       expect(l.score).toBeGreaterThanOrEqual(0.5);
     }
+  });
+});
+
+describe('embed and the Node download cache', () => {
+  it('returns one feature vector per text, equal for equal texts', async () => {
+    const model = await loadModel(modelFile, { ort: ortNode as never, truncation: 'right' });
+    const [a, b, c] = await model.embed(['hello there', 'hello there', 'win money now']);
+    expect(a!.length).toBe(32);
+    expect(Array.from(a!)).toEqual(Array.from(b!));
+    expect(Array.from(a!)).not.toEqual(Array.from(c!));
+    await expect(model.embed([])).rejects.toThrow(/empty array/);
+  });
+
+  it('downloads over HTTP once and then reads the cache directory', async () => {
+    const http = await import('node:http');
+    let hits = 0;
+    const body = readFileSync(modelFile);
+    const server = http.createServer((_, res) => { hits++; res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/model.onnx`;
+    const cache = mkdtempSync(path.join(tmpdir(), 'minnow-dl-'));
+    const progress: number[] = [];
+    const first = await loadModel(url, { ort: ortNode as never, cache, onProgress: ({ loaded }) => progress.push(loaded) });
+    const second = await loadModel(url, { ort: ortNode as never, cache });
+    server.close();
+    expect(hits).toBe(1);
+    expect(progress.at(-1)).toBe(body.length);
+    expect(second.info.sha256).toBe(first.info.sha256);
   });
 });
