@@ -1,24 +1,11 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { int, num, device } from './options.js';
+import { Command } from 'commander';
 import { distill } from '../../student/distill.js';
-import { parseDevice } from '../onnx/runtime.js';
 import { trainProgress } from './progress.js';
 import { UsageError } from './errors.js';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
-const num = (name: string, max = Infinity) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a number in [0, ${max}]`);
-  return n;
-};
-const device = (v: string) => {
-  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
-};
 
 export function addDistillCommand(program: Command): void {
   program.command('distill')

@@ -3,10 +3,10 @@
 // library function and prints its result.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { int, num, device } from './options.js';
+import { Command, Option } from 'commander';
 import { train } from '../train/job.js';
 import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
-import { parseDevice } from '../onnx/runtime.js';
 import { loadDataset } from '../data/datasets.js';
 import { BpeTokenizer, CharTokenizer } from '../data/tokenizers/index.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
@@ -20,19 +20,6 @@ import { addCompressCommand } from './compress.js';
 
 const TASKS = ['classify', 'lm', 'image'];
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number`);
-  return n;
-};
-const device = (v: string) => {
-  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
-};
 
 /** The package version, found from src/cli (tsx) or dist (built). */
 function packageVersion(): string {

@@ -1,20 +1,12 @@
 // `minnow teacher serve` and `minnow teacher train`.
+import { int, device } from './options.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { serveTeacher } from '../../teacher/server.js';
-import { parseDevice } from '../onnx/runtime.js';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return n;
-};
 const port = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be 0-65535');
   return n;
-};
-const device = (v: string) => {
-  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
 };
 
 export function addTeacherCommands(program: Command, addTrain: (command: Command) => void): void {

@@ -2,6 +2,7 @@
 //   transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256
 //   mlp:hidden=512x2          (two hidden layers of 512; `512-256` gives layers of different widths)
 //   cnn:channels=32-64,hidden=128
+import type { Activation } from './layers.js';
 import type { ArchConfig, CnnConfig, MlpConfig, Task, TransformerConfig, VitConfig } from './models.js';
 
 export class SpecError extends Error {
@@ -64,6 +65,12 @@ function fraction(value: string, key: string): number {
   return n;
 }
 
+function activation(value: string | undefined): Activation | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'gelu' && value !== 'gelu_tanh' && value !== 'relu') throw new SpecError(`activation=${value}: expected gelu, gelu_tanh or relu`);
+  return value;
+}
+
 export function parseModelSpec(spec: string): ArchConfig {
   const resolved = PRESETS[spec] ?? spec;
   const colon = resolved.indexOf(':');
@@ -95,11 +102,8 @@ export function parseModelSpec(spec: string): ArchConfig {
       if (pool !== 'mean' && pool !== 'cls') throw new SpecError(`pool=${pool}: expected mean or cls`);
       cfg.pool = pool;
     }
-    const act = get('activation');
-    if (act !== undefined) {
-      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
-      cfg.activation = act;
-    }
+    const act = activation(get('activation'));
+    if (act) cfg.activation = act;
     if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
     return cfg;
   }
@@ -113,21 +117,15 @@ export function parseModelSpec(spec: string): ArchConfig {
       patch: positiveInt(get('patch') ?? '4', 'patch'),
       dropout: fraction(get('dropout') ?? '0', 'dropout'),
     };
-    const act = get('activation');
-    if (act !== undefined) {
-      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
-      cfg.activation = act;
-    }
+    const act = activation(get('activation'));
+    if (act) cfg.activation = act;
     if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
     return cfg;
   }
   if (kind === 'mlp') {
     const cfg: MlpConfig = { kind, hidden: widths(get('hidden') ?? '256', 'hidden'), dropout: fraction(get('dropout') ?? '0', 'dropout') };
-    const act = get('activation');
-    if (act !== undefined) {
-      if (act !== 'gelu' && act !== 'gelu_tanh' && act !== 'relu') throw new SpecError(`activation=${act}: expected gelu, gelu_tanh or relu`);
-      cfg.activation = act;
-    }
+    const act = activation(get('activation'));
+    if (act) cfg.activation = act;
     return cfg;
   }
   const cfg: CnnConfig = {

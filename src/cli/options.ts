@@ -1,0 +1,19 @@
+// Flag parsers shared by the subcommands: each rejects bad values with a one-line message.
+import { InvalidArgumentError } from 'commander';
+import { parseDevice } from '../onnx/runtime.js';
+
+export const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+
+export const num = (name: string, max = Infinity) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a number in [0, ${max}]`);
+  return n;
+};
+
+export const device = (v: string) => {
+  try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+};
