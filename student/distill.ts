@@ -125,13 +125,12 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       const msg = await client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature, topK });
       const answers = splitFeeds(feedsOf(msg), missing.length);
       const stored = new Set<string>();
-      await Promise.all(missing.map((i, j) => {
+      missing.forEach((i, j) => {
         parts[i] = answers[j];
         // A batch may hold the same example twice (duplicate mails); store it once.
-        if (stored.has(digests[i]!)) return undefined;
+        if (!stored.has(digests[i]!)) cache!.put(digests[i]!, answers[j]!);
         stored.add(digests[i]!);
-        return cache!.put(digests[i]!, answers[j]!);
-      }));
+      });
     }
     return joinFeeds(parts as Record<string, Tensor>[]);
   };
@@ -182,6 +181,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
         },
       },
     });
+    await cache?.flush();
     return report as DistillReport;
   } finally {
     await client?.close();

@@ -40,6 +40,8 @@ export class SoftLabelCache {
   }
 
   async get(digest: string): Promise<Record<string, Tensor> | undefined> {
+    const inFlight = this.writing.get(digest);
+    if (inFlight) { this.hits++; return inFlight; }
     let bytes: Buffer;
     try { bytes = await fs.readFile(this.file(digest)); } catch { this.misses++; return undefined; }
     this.hits++;
@@ -47,9 +49,27 @@ export class SoftLabelCache {
     return Object.fromEntries(Object.entries(stored).map(([k, t]) => [k, Tensor.fromBytes(t.dtype, t.dims, t.bytes)]));
   }
 
-  async put(digest: string, feeds: Record<string, Tensor>): Promise<void> {
+  private readonly pending = new Set<Promise<void>>();
+  /** Entries whose files are still being written, so that reads in the meantime hit. */
+  private readonly writing = new Map<string, Record<string, Tensor>>();
+  private writeError: Error | undefined;
+
+  /**
+   * Stores soft labels without making the caller wait: training goes on while the file is written.
+   * `flush()` waits for every write and reports the first failure.
+   */
+  put(digest: string, feeds: Record<string, Tensor>): void {
     const stored: Stored = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, bytes: t.bytes() }]));
-    await writeFileAtomic(this.file(digest), pack(stored));
+    this.writing.set(digest, feeds);
+    const write = writeFileAtomic(this.file(digest), pack(stored), { durable: false })
+      .catch((err: Error) => { this.writeError ??= err; })
+      .finally(() => { this.pending.delete(write); this.writing.delete(digest); });
+    this.pending.add(write);
+  }
+
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+    if (this.writeError) throw new Error(`could not write the soft-label cache in ${this.dir}: ${this.writeError.message}`);
   }
 
   /** The teacher's info message, kept so that an offline run knows the tokenizer and labels. */
