@@ -1,6 +1,6 @@
 // `minnow distill` as a library call: a student learns from a live teacher's soft labels (or from
 // the cache of an earlier run), through the core trainer with a distillation loss.
-import { train, type TrainEvent, type TrainReport } from '../src/train/job.js';
+import { train, type PruneSchedule, type TrainEvent, type TrainReport } from '../src/train/job.js';
 import { distillationLoss, TEACHER_INPUTS } from '../src/train/distill-loss.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { Tensor } from '../src/onnx/tensor.js';
@@ -52,6 +52,8 @@ export interface DistillOptions {
   checkpointEvery?: number;
   threads?: number;
   dataOptions?: LoadOptions;
+  /** Magnitude pruning while distilling (see TrainJobOptions.prune). */
+  prune?: PruneSchedule;
   /** report.json of the --no-teacher baseline, for kd_gain_vs_baseline. */
   baseline?: { metrics: Record<string, number> };
   onEvent?: (event: TrainEvent) => void;
@@ -155,7 +157,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       task, data: options.data, model: options.student ?? STUDENT_PRESETS[task], epochs: options.epochs, batch: options.batch,
       lr: options.lr, seed: options.seed, device: options.device, out: options.out, resume: options.resume, maxSteps: options.maxSteps,
       checkpointEvery: options.checkpointEvery, threads: options.threads, dataOptions: options.dataOptions,
-      onEvent: options.onEvent, signal: options.signal,
+      onEvent: options.onEvent, signal: options.signal, prune: options.prune,
       vocabSize: info?.tokenizer ? undefined : 4000,
       teacher: {
         tokenizerJson: info?.tokenizer,

@@ -1,6 +1,6 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
-import { int, num, device } from './options.js';
+import { int, num, device, pruneSchedule } from './options.js';
 import { Command } from 'commander';
 import { distill } from '../../student/distill.js';
 import { trainProgress } from './progress.js';
@@ -34,6 +34,8 @@ export function addDistillCommand(program: Command): void {
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps', int('--checkpoint-every'), 200)
     .option('--limit <n>', 'use at most N examples per split', int('--limit'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
+    .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity while distilling', num('--prune', 0.99))
+    .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
     .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
     .action(async (o) => {
       const noTeacher = o.teacher === false; // commander's negation of --teacher
@@ -48,6 +50,7 @@ export function addDistillCommand(program: Command): void {
         epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, device: o.device, out: o.out, resume: o.resume,
         offline: o.offline, noTeacher, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
         maxSteps: o.maxSteps, checkpointEvery: o.checkpointEvery, threads: o.threads, dataOptions: { limit: o.limit },
+        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined,
         onEvent: trainProgress(), signal: controller.signal,
       });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -3,7 +3,7 @@
 // library function and prints its result.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { int, num, device } from './options.js';
+import { int, num, device, pruneSchedule } from './options.js';
 import { Command, Option } from 'commander';
 import { train } from '../train/job.js';
 import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
@@ -53,6 +53,8 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
     .option('--limit <n>', 'use at most N examples (characters for corpora) per split', int('--limit'))
     .option('--keep-headers', 'keep mail headers in the spam data set')
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
+    .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
+    .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
     .action(async (o) => {
       const controller = new AbortController();
       const onSigint = () => {
@@ -67,6 +69,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
         optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
         evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,
         dataOptions: { limit: o.limit, keepHeaders: o.keepHeaders },
+        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined,
         onEvent: trainProgress(), signal: controller.signal,
       });
       process.removeListener('SIGINT', onSigint);

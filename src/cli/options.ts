@@ -17,3 +17,11 @@ export const num = (name: string, max = Infinity) => (v: string) => {
 export const device = (v: string) => {
   try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
 };
+
+/** `--prune-schedule 0.1:0.7`: fractions of the run where pruning starts and reaches its target. */
+export const pruneSchedule = (v: string) => {
+  const m = /^(0?\.\d+|0|1):(0?\.\d+|1)$/.exec(v);
+  const start = m ? Number(m[1]) : NaN, end = m ? Number(m[2]) : NaN;
+  if (!m || !(start < end)) throw new InvalidArgumentError('--prune-schedule must be START:END, fractions of the run with START < END (e.g. 0.1:0.7)');
+  return { start, end };
+};

@@ -50,6 +50,29 @@ export interface TrainJobOptions {
   signal?: AbortSignal;
   /** Distillation's hooks into the loop (student/distill.ts). */
   teacher?: TeacherHooks;
+  /** Magnitude pruning during training: target sparsity, ramped between two fractions of the run. */
+  prune?: PruneSchedule;
+}
+
+export interface PruneSchedule {
+  sparsity: number;
+  /** Fractions of the run where pruning starts and reaches the target (default 0.1 and 0.7). */
+  start?: number;
+  end?: number;
+}
+
+/** Cubic ramp (Zhu & Gupta 2017): fast at first, gentle near the target. */
+export function sparsityAt(step: number, totalSteps: number, schedule: PruneSchedule): number {
+  const t0 = Math.floor((schedule.start ?? 0.1) * totalSteps), t1 = Math.max(t0 + 1, Math.floor((schedule.end ?? 0.7) * totalSteps));
+  if (step < t0) return 0;
+  const progress = Math.min(1, (step - t0) / (t1 - t0));
+  return schedule.sparsity * (1 - (1 - progress) ** 3);
+}
+
+/** Weights worth pruning: MatMul and Conv weights (embeddings, biases and norms are kept). */
+function prunableWeights(g: Graph, params: string[]): string[] {
+  const used = new Set(g.nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'Conv').map((n) => n.inputs[1]!));
+  return params.filter((p) => used.has(p) && g.rank(p) >= 2);
 }
 
 /** What distillation adds to a training run. */
@@ -94,13 +117,15 @@ export interface TrainReport {
   interrupted: boolean;
   /** Share of step time spent waiting for the teacher (distillation). */
   teacher_wait_share?: number;
+  /** Fraction of prunable weights that are zero (with --prune). */
+  sparsity?: number;
   [extra: string]: unknown;
 }
 
 interface RunConfig {
   task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
-  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule;
 }
 
 const LN2 = Math.log(2);
@@ -177,7 +202,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
-    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {},
+    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune,
   };
   if (resumed && options.epochs) config.epochs = options.epochs;
   const arch = parseModelSpec(config.model);
@@ -202,6 +227,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     task: config.task, optimizer, lr: config.lr, warmupSteps: Math.min(config.warmup, Math.floor(totalSteps / 10)), totalSteps,
     maxGradNorm: config.maxGradNorm, labelSmoothing: config.labelSmoothing, device: options.device, threads: options.threads,
     buildLoss: hooks?.buildLoss,
+    prunable: config.prune ? prunableWeights : undefined,
   });
 
   let cursor: DataCursor = { epoch: 0, index: 0 };
@@ -209,6 +235,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     for (const [k, v] of resumed.params) trainer.params.set(k, v);
     for (const [k, v] of resumed.optimizerState) trainer.state.set(k, v);
     trainer.step = resumed.step;
+    trainer.restoreMasks();
     cursor = resumed.cursor;
     log(`resumed from step ${resumed.step} (epoch ${cursor.epoch + 1}, batch ${cursor.index})`);
   }
@@ -251,6 +278,10 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     const batches = lookahead(iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start }), hooks?.softLabels, hooks?.prefetch ?? 8);
     for (const { batch, soft } of batches) {
       if (options.signal?.aborted || trainer.step >= stopAt) { interrupted = options.signal?.aborted ?? false; break outer; }
+      if (config.prune && (trainer.step % 10 === 0 || trainer.step === totalSteps - 1)) {
+        const target = sparsityAt(trainer.step, totalSteps, config.prune);
+        if (target > 0) trainer.setSparsity(target);
+      }
       const t0 = performance.now();
       const feeds = soft ? { ...batch, ...(await soft) } : batch;
       const t1 = performance.now();
@@ -316,6 +347,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     task: config.task, model: config.model, params: trainer.paramCount(), size_bytes: bytes.length, metrics, validation,
     data: config.data, steps: trainer.step, epochs: config.epochs, train_seconds: trainSeconds, interrupted,
   };
+  if (config.prune) report.sparsity = trainer.sparsity();
   if (hooks?.softLabels) report.teacher_wait_share = waitSeconds / Math.max(1e-9, stepSeconds);
   if (hooks?.reportExtra) Object.assign(report, hooks.reportExtra(report));
   await writeFileAtomic(path.join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');

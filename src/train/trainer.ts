@@ -28,6 +28,11 @@ export interface TrainerOptions {
    * It may declare more graph inputs (a teacher's soft labels); the batches fed must carry them.
    */
   buildLoss?: (g: Graph, logits: string, labels: string) => string;
+  /**
+   * Weights to prune: each gets a 0/1 mask input that multiplies its update, so pruned weights
+   * stay zero. Masks change through setSparsity().
+   */
+  prunable?: (g: Graph, params: string[]) => string[];
 }
 
 export interface StepResult { loss: number; gradNorm: number; lr: number }
@@ -89,6 +94,11 @@ export class Trainer {
     const grads = grad(g, loss, params);
     const clipped = clipByGlobalNorm(g, grads, options.maxGradNorm ?? 1);
     const opt = appendOptimizer(g, params, clipped.grads, options.optimizer);
+    const prunable = options.prunable?.(g, params) ?? [];
+    for (const p of prunable) {
+      const mask = g.input(`mask.${p}`, 'float32', g.shape(p));
+      opt.nextParams.set(p, g.op1('Mul', [opt.nextParams.get(p)!, mask], {}, { name: `masked.${p}` }));
+    }
     g.outputs.length = 0;
     g.output(loss);
     g.output(clipped.norm);
@@ -115,10 +125,12 @@ export class Trainer {
       createSession(encodeModel(e), sessionOptions),
     ]);
     const initialState = new Map(opt.state.map((s) => [s.name, s.init]));
-    return new Trainer(options, trainSession, evalSession, {
+    const trainer = new Trainer(options, trainSession, evalSession, {
       params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
       evalPredicted: predicted,
     }, initialParams, initialState, build(false));
+    trainer.prunableNames = prunable;
+    return trainer;
   }
 
   get paramNames(): string[] { return this.layout.params; }
@@ -141,9 +153,62 @@ export class Trainer {
     return feeds;
   }
 
+  /** 0/1 masks of the prunable weights (absent: nothing pruned yet). */
+  readonly masks = new Map<string, Tensor>();
+  private prunableNames: string[] = [];
+
+  /** The weights setSparsity() prunes. */
+  get prunable(): string[] { return this.prunableNames; }
+
+  /**
+   * Global magnitude pruning: zero the smallest `sparsity` fraction of all prunable weights
+   * (together, so layers keep what matters most), with their optimizer state.
+   */
+  setSparsity(sparsity: number): void {
+    if (this.prunableNames.length === 0) return;
+    const magnitudes: number[] = [];
+    for (const p of this.prunableNames) for (const v of this.params.get(p)!.data as Float32Array) magnitudes.push(Math.abs(v));
+    const k = Math.floor(sparsity * magnitudes.length);
+    const threshold = k === 0 ? -1 : magnitudes.sort((a, b) => a - b)[k - 1]!;
+    for (const p of this.prunableNames) {
+      const w = new Float32Array(this.params.get(p)!.data as Float32Array);
+      const mask = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) { mask[i] = Math.abs(w[i]!) > threshold ? 1 : 0; w[i]! *= mask[i]!; }
+      const dims = this.params.get(p)!.dims;
+      this.params.set(p, new Tensor('float32', dims, w));
+      this.masks.set(p, new Tensor('float32', dims, mask));
+      for (const [name, t] of this.state) {
+        if (name !== `opt.m.${p}` && name !== `opt.v.${p}` && name !== `opt.momentum.${p}`) continue;
+        const st = new Float32Array(t.data as Float32Array);
+        for (let i = 0; i < st.length; i++) st[i]! *= mask[i]!;
+        this.state.set(name, new Tensor('float32', t.dims, st));
+      }
+    }
+  }
+
+  /** Fraction of prunable weights that are zero. */
+  sparsity(): number {
+    let zeros = 0, total = 0;
+    for (const p of this.prunableNames) for (const v of this.params.get(p)!.data as Float32Array) { zeros += Number(v === 0); total++; }
+    return total ? zeros / total : 0;
+  }
+
+  /** After a resume: masks from the zeros of the restored weights. */
+  restoreMasks(): void {
+    for (const p of this.prunableNames) {
+      const w = this.params.get(p)!;
+      this.masks.set(p, new Tensor('float32', w.dims, Float32Array.from(w.data as Float32Array, (v) => (v === 0 ? 0 : 1))));
+    }
+  }
+
   async trainStep(batch: Batch): Promise<StepResult> {
     const lr = this.learningRate();
     const feeds: Batch = { ...batch, ...this.scalarFeeds(lr) };
+    for (const p of this.prunableNames) {
+      const mask = this.masks.get(p) ?? new Tensor('float32', this.params.get(p)!.dims, new Float32Array(this.params.get(p)!.size).fill(1));
+      this.masks.set(p, mask);
+      feeds[`mask.${p}`] = mask;
+    }
     for (const [k, v] of this.params) feeds[k] = v;
     for (const [k, v] of this.state) feeds[k] = v;
     const out = await run(this.trainSession, feeds);
