@@ -1,12 +1,10 @@
 // `minnow distill` as a library call: a student learns from a live teacher's soft labels (or from
 // the cache of an earlier run), through the core trainer with a distillation loss.
-import { train, type PruneSchedule, type TrainEvent, type TrainReport } from '../src/train/job.js';
+import { train, type TrainJobOptions, type TrainReport } from '../src/train/job.js';
 import { distillationLoss, TEACHER_INPUTS } from '../src/train/distill-loss.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { Tensor } from '../src/onnx/tensor.js';
-import type { Device } from '../src/onnx/runtime.js';
 import type { Batch } from '../src/data/batching.js';
-import type { LoadOptions } from '../src/data/datasets.js';
 import type { Task } from '../src/nn/models.js';
 import { fromHalfArray } from '../src/protocol/fp16.js';
 import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
@@ -21,11 +19,13 @@ export const STUDENT_PRESETS: Record<Task, string> = {
   image: 'student-image',
 };
 
-export interface DistillOptions {
+/** The run's own settings mean what they mean for `minnow train` (TrainJobOptions). */
+export interface DistillOptions extends Pick<TrainJobOptions,
+  'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' | 'checkpointEvery' |
+  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune'> {
   /** ws:// URLs of teachers serving the same model (failover in order). */
   teachers?: string[];
   token?: string;
-  data: string;
   /** Needed only without a teacher (--no-teacher); otherwise the teacher's info names it. */
   task?: Task;
   /** Student spec or preset (default by task: student-tiny, student-lm-tiny, student-image). */
@@ -34,13 +34,6 @@ export interface DistillOptions {
   temperature?: number;
   /** Top-k soft labels for language models (classifiers always get full distributions). */
   topK?: number;
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  device?: Device;
-  out: string;
-  resume?: string;
   /** Train from the soft-label cache alone. */
   offline?: boolean;
   /** Train the same student on hard labels only: the baseline. */
@@ -48,16 +41,8 @@ export interface DistillOptions {
   teacherId?: string;
   cacheDir?: string;
   prefetch?: number;
-  maxSteps?: number;
-  checkpointEvery?: number;
-  threads?: number;
-  dataOptions?: LoadOptions;
-  /** Magnitude pruning while distilling (see TrainJobOptions.prune). */
-  prune?: PruneSchedule;
   /** report.json of the --no-teacher baseline, for kd_gain_vs_baseline. */
   baseline?: { metrics: Record<string, number> };
-  onEvent?: (event: TrainEvent) => void;
-  signal?: AbortSignal;
 }
 
 export interface DistillReport extends TrainReport {

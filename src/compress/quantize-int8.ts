@@ -67,9 +67,9 @@ export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeRepor
       const wq = g.freshInitializer(`${site.weight}.int8`, new Tensor('int8', [site.k, site.n], q));
       const ws = g.freshInitializer(`${site.weight}.scale`, new Tensor('float32', [site.n], scale));
       const wzp = g.freshInitializer(`${site.weight}.zero_point`, new Tensor('int8', [site.n], new Int8Array(site.n)));
-      const [xq, xs, xzp] = g.op('DynamicQuantizeLinear', [x], {}, { outputs: 3, name: `${site.weight}.dql`, lenient: true });
-      const acc = g.op1('MatMulInteger', [xq!, wq, xzp!, wzp], {}, { name: `${site.weight}.mmi`, lenient: true });
-      const scaled = g.op1('Mul', [g.op1('Cast', [acc], { to: ONNX_DATA_TYPE.float32 }, { lenient: true }), g.op1('Mul', [xs!, ws], {}, { lenient: true })], {}, { lenient: true });
+      const [xq, xs, xzp] = g.op('DynamicQuantizeLinear', [x], {}, { outputs: 3, name: `${site.weight}.dql` });
+      const acc = g.op1('MatMulInteger', [xq!, wq, xzp!, wzp], {}, { name: `${site.weight}.mmi` });
+      const scaled = g.op1('Mul', [g.op1('Cast', [acc], { to: ONNX_DATA_TYPE.float32 }), g.op1('Mul', [xs!, ws])]);
       // Keep the original output name for the consumers.
       g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [scaled], outputs: [out], attrs: {} });
     });
@@ -87,8 +87,8 @@ export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeRepor
       replaceNode(g, site.node, () => {
         const tq = g.freshInitializer(`${site.table}.int8`, new Tensor('int8', [site.rows, site.dim], q));
         const ts = g.freshInitializer(`${site.table}.scale`, new Tensor('float32', [site.rows, 1], scale));
-        const rows = g.op1('Cast', [g.op1('Gather', [tq, ids], { axis: 0 }, { lenient: true })], { to: ONNX_DATA_TYPE.float32 }, { lenient: true });
-        const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 }, { lenient: true })], {}, { lenient: true });
+        const rows = g.op1('Cast', [g.op1('Gather', [tq, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
+        const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 })]);
         g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [deq], outputs: [out], attrs: {} });
       });
       g.initializers.delete(site.table);

@@ -153,6 +153,16 @@ function transformerLM(s: Scope, arch: TransformerConfig, shape: ModelShape): Bu
   return { graph: g, logits, inputs: [{ name: ids, dtype: 'int64', shape: ['batch', 'seq'] }] };
 }
 
+/** The classifier head of the image models: logits from features, both exposed as outputs. */
+function imageClassifierHead(s: Scope, features: string, classes: number, pixels: string): BuiltModel {
+  const { g } = s;
+  const fanIn = g.shape(features)[1] as number;
+  const logits = g.alias(linear(s.sub('head'), features, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
+  g.output(logits);
+  g.output(g.alias(features, 'embeddings'));
+  return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: g.shape(pixels) }] };
+}
+
 function mlp(s: Scope, arch: MlpConfig, shape: ModelShape): BuiltModel {
   const { g } = s;
   const [c, hgt, w] = need(shape.imageShape, 'an image shape');
@@ -163,12 +173,7 @@ function mlp(s: Scope, arch: MlpConfig, shape: ModelShape): BuiltModel {
     x = activate(s, linear(s.sub(`fc${i}`), x, width), arch.activation ?? 'relu');
     x = dropout(s, x, arch.dropout ?? 0, 100 + i);
   });
-  const fanIn = g.shape(x)[1] as number;
-  const features = x;
-  const logits = g.alias(linear(s.sub('head'), x, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
-  g.output(logits);
-  g.output(g.alias(features, 'embeddings'));
-  return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
+  return imageClassifierHead(s, x, classes, pixels);
 }
 
 function cnn(s: Scope, arch: CnnConfig, shape: ModelShape): BuiltModel {
@@ -192,12 +197,7 @@ function cnn(s: Scope, arch: CnnConfig, shape: ModelShape): BuiltModel {
     x = g.op1('Relu', [linear(s.sub('fc'), x, arch.hidden)]);
     x = dropout(s, x, arch.dropout ?? 0, 200);
   }
-  const fanIn = g.shape(x)[1] as number;
-  const features = x;
-  const logits = g.alias(linear(s.sub('head'), x, classes, { init: normal(1 / Math.sqrt(fanIn)) }), 'logits');
-  g.output(logits);
-  g.output(g.alias(features, 'embeddings'));
-  return { graph: g, logits, inputs: [{ name: pixels, dtype: 'float32', shape: ['batch', c, hgt, w] }] };
+  return imageClassifierHead(s, x, classes, pixels);
 }
 
 function vit(s: Scope, arch: VitConfig, shape: ModelShape): BuiltModel {

@@ -35,7 +35,7 @@ export interface OpOptions {
   domain?: string;
   /** A readable prefix for the node's output names. */
   name?: string;
-  /** Leave outputs untyped when an input's type is unknown (graphs read from files). */
+  /** Leave outputs untyped where inference fails (default: only when an input is untyped). */
   lenient?: boolean;
 }
 
@@ -126,7 +126,10 @@ export class Graph {
       }
     }
     const node: Node = { name: this.fresh(`n_${base}`), opType, domain: options.domain ?? '', inputs, outputs, attrs };
-    const types = inferNode(this, node, { lenient: options.lenient });
+    // An input without a type comes from an op inference has no rule for (a graph read from a file):
+    // its consumers cannot be typed either, which is not an error.
+    const lenient = options.lenient ?? inputs.some((i) => i !== '' && !this.types.has(i));
+    const types = inferNode(this, node, { lenient });
     outputs.forEach((out, i) => {
       const type = types[i];
       if (type) this.types.set(out, type);

@@ -1,7 +1,7 @@
 // Evaluating an exported model file on a data set, and describing a model file (`minnow eval`,
 // `minnow inspect`).
 import { readFileSync, statSync } from 'node:fs';
-import { decodeModel } from '../onnx/codec.js';
+import { decodeModel, encodeModel } from '../onnx/codec.js';
 import type { Graph } from '../onnx/graph.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
 import { loadDataset, type LoadOptions } from '../data/datasets.js';
@@ -73,7 +73,6 @@ export async function evaluateModelFile(file: string, options: EvalOptions): Pro
     const predicted = graph.op1('ArgMax', [logits], { axis: -1, keepdims: 0 });
     correct = graph.output(graph.op1('ReduceSum', [graph.op1('Cast', [graph.op1('Equal', [predicted, labels])], { to: 7 })], { keepdims: 0 }));
   }
-  const { encodeModel } = await import('../onnx/codec.js');
   const session = await createSession(encodeModel(graph), { device: options.device });
   let loss = 0, hits = 0, targets = 0;
   for (const batch of iterateBatches(source, { batchSize: options.batch ?? 64, seed: 0, epoch: 0, shuffle: false })) {

@@ -12,7 +12,7 @@ import type { Batch } from '../data/batching.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, batchCount, iterateBatches, type BatchSource } from '../data/batching.js';
 import type { Split } from '../data/split.js';
-import { decodeModel, encodeModel } from '../onnx/codec.js';
+import { encodeModel } from '../onnx/codec.js';
 import { decoderFromTrained } from '../nn/decoder.js';
 import type { Device } from '../onnx/runtime.js';
 import { Trainer, type EvalResult } from './trainer.js';
@@ -270,6 +270,14 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   let interrupted = false;
   let windowStart = Date.now(), windowSamples = 0;
   let waitSeconds = 0, stepSeconds = 0, windowWait = 0, windowStep = 0;
+  /** The latest validation pass, so that the final report does not run it again at the same step. */
+  let lastValidation: { step: number; metrics: Metrics } | undefined;
+  const validate = async (epoch: number) => {
+    const metrics = await evaluate('validation');
+    lastValidation = { step: trainer.step, metrics };
+    emit({ type: 'eval', step: trainer.step, epoch, split: 'validation', metrics });
+    await appendMetrics({ step: trainer.step, epoch, split: 'validation', ...metrics });
+  };
   const checkpointEvery = options.checkpointEvery ?? 500;
 
   outer: for (let epoch = cursor.epoch; epoch < config.epochs; epoch++) {
@@ -299,23 +307,15 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
       if (now - windowStart > 2000) { windowStart = now; windowSamples = 0; windowWait = 0; windowStep = 0; }
       emit({ type: 'step', step: trainer.step, totalSteps, epoch, loss: result.loss, lr: result.lr, gradNorm: result.gradNorm, samplesPerSec, teacherWaitShare });
       if (trainer.step % 10 === 0) await appendMetrics({ step: trainer.step, epoch, loss: result.loss, lr: result.lr, grad_norm: result.gradNorm });
-      if (options.evalEvery && trainer.step % options.evalEvery === 0) {
-        const metrics = await evaluate('validation');
-        emit({ type: 'eval', step: trainer.step, epoch, split: 'validation', metrics });
-        await appendMetrics({ step: trainer.step, epoch, split: 'validation', ...metrics });
-      }
+      if (options.evalEvery && trainer.step % options.evalEvery === 0) await validate(epoch);
       if (trainer.step % checkpointEvery === 0) await checkpoint();
     }
-    if (!options.evalEvery && cursor.epoch === epoch + 1) {
-      const metrics = await evaluate('validation');
-      emit({ type: 'eval', step: trainer.step, epoch, split: 'validation', metrics });
-      await appendMetrics({ step: trainer.step, epoch, split: 'validation', ...metrics });
-    }
+    if (!options.evalEvery && cursor.epoch === epoch + 1) await validate(epoch);
   }
   await checkpoint();
   const trainSeconds = (Date.now() - started) / 1000;
 
-  const validation = await evaluate('validation');
+  const validation = lastValidation?.step === trainer.step ? lastValidation.metrics : await evaluate('validation');
   const test = await evaluate('test');
   const metrics: TrainReport['metrics'] = config.task === 'lm'
     ? { val_loss: validation.val_loss!, bits_per_char: validation.bits_per_char!, test_loss: test.loss }
@@ -332,7 +332,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   };
   if (prepared.labels) metadata[META.labels] = JSON.stringify(prepared.labels);
   if (prepared.tokenizer) metadata[META.tokenizer] = JSON.stringify(prepared.tokenizer.toJSON());
-  const bytes = exportWithDigest(trainer, metadata);
+  const bytes = trainer.exportModel(metadata);
   const modelFile = path.join(options.out, 'model.onnx');
   await writeFileAtomic(modelFile, bytes);
   if (prepared.tokenizer) await writeFileAtomic(path.join(options.out, 'tokenizer.json'), JSON.stringify(prepared.tokenizer.toJSON()));
@@ -373,12 +373,3 @@ function* lookahead(batches: Generator<Batch>, softLabels: TeacherHooks['softLab
   for (fill(); queue.length; fill()) yield queue.shift()!;
 }
 
-/** Exports the model, then re-exports it with the sha256 of its weights in the metadata. */
-function exportWithDigest(trainer: Trainer, metadata: Record<string, string>): Uint8Array {
-  trainer.exportModel(metadata);
-  const digest = weightsDigest(trainer.exportGraph.graph);
-  const bytes = trainer.exportModel({ ...metadata, [META.weightsSha256]: digest });
-  // The file must decode back to the same weights it claims.
-  if (weightsDigest(decodeModel(bytes).graph) !== digest) throw new Error('internal error: exported weights do not match their digest');
-  return bytes;
-}

@@ -10,6 +10,7 @@ import { grad } from '../autodiff/grad.js';
 import { crossEntropy } from './losses.js';
 import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
 import { warmupCosine } from './schedule.js';
+import { META, weightsDigest } from './metadata.js';
 
 export type Batch = Record<string, Tensor>;
 
@@ -239,7 +240,10 @@ export class Trainer {
     return result;
   }
 
-  /** The forward graph with the current parameters stored as initializers. */
+  /**
+   * The forward graph with the current parameters stored as initializers, its metadata, and the
+   * sha256 of those weights (minnow.weights_sha256) that the runtime checks.
+   */
   exportModel(metadata: Record<string, string> = {}): Uint8Array {
     const g = this.exportGraph.graph;
     for (const [name, value] of this.params) {
@@ -248,6 +252,7 @@ export class Trainer {
     }
     g.metadata.clear();
     for (const [k, v] of Object.entries(metadata)) g.metadata.set(k, v);
+    g.metadata.set(META.weightsSha256, weightsDigest(g));
     return encodeModel(g);
   }
 
