@@ -22,13 +22,13 @@ export const STUDENT_PRESETS: Record<Task, string> = {
 /** The run's own settings mean what they mean for `minnow train` (TrainJobOptions). */
 export interface DistillOptions extends Pick<TrainJobOptions,
   'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' | 'checkpointEvery' |
-  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune'> {
+  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom'> {
   /** ws:// URLs of teachers serving the same model (failover in order). */
   teachers?: string[];
   token?: string;
   /** Needed only without a teacher (--no-teacher); otherwise the teacher's info names it. */
   task?: Task;
-  /** Student spec or preset (default by task: student-tiny, student-lm-tiny, student-image). */
+  /** Student spec or preset (default by task: student-tiny, student-lm-tiny, student-image; with initFrom, the file's). */
   student?: string;
   alpha?: number;
   temperature?: number;
@@ -139,7 +139,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
 
   try {
     const report = await train({
-      task, data: options.data, model: options.student ?? STUDENT_PRESETS[task], epochs: options.epochs, batch: options.batch,
+      task, data: options.data, model: options.initFrom ? options.student : (options.student ?? STUDENT_PRESETS[task]), initFrom: options.initFrom, epochs: options.epochs, batch: options.batch,
       lr: options.lr, seed: options.seed, device: options.device, out: options.out, resume: options.resume, maxSteps: options.maxSteps,
       checkpointEvery: options.checkpointEvery, threads: options.threads, dataOptions: options.dataOptions,
       onEvent: options.onEvent, signal: options.signal, prune: options.prune,

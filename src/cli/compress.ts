@@ -2,14 +2,24 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { compressModel } from '../compress/compress.js';
+import { parseStructuredTargets } from '../compress/prune/structured.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import { ModelFileError } from '../train/evaluate.js';
+import { UsageError } from './errors.js';
 
 export function addCompressCommand(program: Command): void {
   program.command('compress')
-    .description('quantize a model to int8 or int4 into one smaller ONNX file')
+    .description('prune and/or quantize a model into one smaller ONNX file')
     .argument('<model>', 'model.onnx')
-    .addOption(new Option('--quantize <kind>', 'int8: weights per channel, activations at run time; int4: weight-only MatMulNBits').choices(['int8', 'int4']).makeOptionMandatory())
+    .option('--structured <widths>', 'shrink the architecture, e.g. heads=1,ffn=128,dim=48,layers=2 (Transformer) or channels=8-12,hidden=24 (CNN); then recover with distill/train --init-from', (v) => {
+      try { return parseStructuredTargets(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+    })
+    .option('--prune <sparsity>', 'zero this fraction of the MatMul/Conv weights by magnitude (0-1)', (v) => {
+      const n = Number(v);
+      if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('--prune must be a fraction in [0, 1)');
+      return n;
+    })
+    .addOption(new Option('--quantize <kind>', 'int8: weights per channel, activations at run time; int4: weight-only MatMulNBits and int4 embedding tables').choices(['int8', 'int4']))
     .option('--block-size <n>', 'int4 block size: 16, 32, 64 or 128', (v) => {
       const n = Number(v);
       if (![16, 32, 64, 128].includes(n)) throw new InvalidArgumentError('--block-size must be 16, 32, 64 or 128');
@@ -24,11 +34,12 @@ export function addCompressCommand(program: Command): void {
     .addOption(new Option('--keep <which>', 'weight matrices kept in float32').choices(['last', 'first,last', 'none']).default('last'))
     .requiredOption('--out <file>', 'compressed model.onnx to write')
     .action(async (model: string, o) => {
+      if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
       let input: Uint8Array;
       try { input = readFileSync(model); } catch { throw new ModelFileError(`model file '${model}' not found`); }
       let result;
       try {
-        result = compressModel(input, { quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keep: o.keep });
+        result = compressModel(input, { structured: o.structured, prune: o.prune, quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keep: o.keep });
       } catch (err) {
         throw new ModelFileError(`${model}: ${(err as Error).message}`);
       }

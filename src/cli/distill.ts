@@ -36,6 +36,7 @@ export function addDistillCommand(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity while distilling', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
+    .option('--init-from <model.onnx>', 'start the student from this model (e.g. a structured-pruned student) instead of --student')
     .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
     .action(async (o) => {
       const noTeacher = o.teacher === false; // commander's negation of --teacher
@@ -50,7 +51,7 @@ export function addDistillCommand(program: Command): void {
         epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, device: o.device, out: o.out, resume: o.resume,
         offline: o.offline, noTeacher, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
         maxSteps: o.maxSteps, checkpointEvery: o.checkpointEvery, threads: o.threads, dataOptions: { limit: o.limit },
-        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined,
+        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined, initFrom: o.initFrom,
         onEvent: trainProgress(), signal: controller.signal,
       });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

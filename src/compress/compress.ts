@@ -1,15 +1,22 @@
 // `minnow compress` as a library call: a model file in, a smaller model file out, with its
-// metadata kept and the recipe and a new weight digest added.
+// metadata kept and the recipe and a new weight digest added. Steps run in the order that keeps
+// each one meaningful: structured pruning (needs float weights), magnitude pruning, quantization.
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import { META, weightsDigest } from '../train/metadata.js';
-import { quantizeInt8, type QuantizeReport } from './quantize-int8.js';
-import { quantizeGraphInt4 } from './quantize-int4.js';
+import { quantizeInt8 } from './quantize/int8.js';
+import { quantizeGraphInt4 } from './quantize/int4.js';
+import { pruneMagnitude } from './prune/magnitude.js';
+import { pruneStructured, type StructuredReport, type StructuredTargets } from './prune/structured.js';
 import { KNOWN_OPS, matmulSites } from './weights.js';
 
 export const COMPRESSION_META = 'minnow.compression';
 
 export interface CompressOptions {
-  quantize: 'int8' | 'int4';
+  /** Shrink the architecture: fewer layers, heads, FFN neurons, channels (prune/structured.ts). */
+  structured?: StructuredTargets;
+  /** One-shot global magnitude pruning of MatMul/Conv weights to this sparsity. */
+  prune?: number;
+  quantize?: 'int8' | 'int4';
   /** int4 block size (16, 32, 64, 128). */
   blockSize?: number;
   /** int4: per-block zero points instead of symmetric codes. */
@@ -19,27 +26,60 @@ export interface CompressOptions {
   keep?: 'last' | 'first,last' | 'none';
 }
 
+export interface CompressReport {
+  quantized: string[];
+  kept: string[];
+  unknown_ops: string[];
+  size_before: number;
+  size_after: number;
+  structured?: StructuredReport;
+  /** Fraction of prunable weights that are zero after --prune. */
+  sparsity?: number;
+}
+
 export interface CompressResult {
   bytes: Uint8Array;
-  report: QuantizeReport & { unknown_ops: string[]; size_before: number; size_after: number };
+  report: CompressReport;
 }
 
 export function compressModel(input: Uint8Array, options: CompressOptions): CompressResult {
-  const { graph } = decodeModel(input);
+  if (!options.structured && options.prune === undefined && !options.quantize) throw new Error('nothing to do: give --structured, --prune and/or --quantize');
+  let { graph } = decodeModel(input);
+  const recipe: Record<string, unknown> = {};
+  let structured: StructuredReport | undefined;
+  if (options.structured) {
+    ({ graph, report: structured } = pruneStructured(graph, options.structured));
+    recipe.structured = { ...options.structured, spec_before: structured.spec_before, spec_after: structured.spec_after };
+  }
+  let sparsity: number | undefined;
+  if (options.prune !== undefined) {
+    sparsity = pruneMagnitude(graph, options.prune).sparsity;
+    recipe.prune = { target: options.prune, sparsity };
+  }
   const unknown = [...new Set(graph.nodes.filter((n) => !KNOWN_OPS.has(n.opType)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
   const sites = matmulSites(graph);
   const keep = options.keep ?? 'last';
   const keepFloat = keep === 'none' || sites.length === 0 ? [] : keep === 'last' ? [sites.at(-1)!.weight] : [sites[0]!.weight, sites.at(-1)!.weight];
   const report = options.quantize === 'int8'
     ? quantizeInt8(graph, { keepFloat })
-    : quantizeGraphInt4(graph, { blockSize: options.blockSize ?? 32, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keepFloat });
-  const recipe = {
-    quantize: options.quantize, keep,
-    ...(options.quantize === 'int4' ? { block_size: options.blockSize ?? 32, zero_points: Boolean(options.zeroPoints), accuracy_level: options.accuracyLevel ?? 0 } : {}),
-    quantized: report.quantized, kept_float: report.kept, unknown_ops: unknown,
-  };
-  graph.metadata.set(COMPRESSION_META, JSON.stringify(recipe));
+    : options.quantize === 'int4'
+      ? quantizeGraphInt4(graph, { blockSize: options.blockSize ?? 32, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keepFloat })
+      : { quantized: [], kept: [] };
+  if (options.quantize) {
+    Object.assign(recipe, {
+      quantize: options.quantize, keep,
+      ...(options.quantize === 'int4' ? { block_size: options.blockSize ?? 32, zero_points: Boolean(options.zeroPoints), accuracy_level: options.accuracyLevel ?? 0 } : {}),
+      quantized: report.quantized, kept_float: report.kept,
+    });
+  }
+  recipe.unknown_ops = unknown;
+  // A file compressed twice keeps the earlier steps' recipe.
+  const earlier = graph.metadata.get(COMPRESSION_META);
+  graph.metadata.set(COMPRESSION_META, JSON.stringify(earlier ? { ...recipe, earlier: JSON.parse(earlier) } : recipe));
   graph.metadata.set(META.weightsSha256, weightsDigest(graph));
   const bytes = encodeModel(graph);
-  return { bytes, report: { ...report, unknown_ops: unknown, size_before: input.length, size_after: bytes.length } };
+  return {
+    bytes,
+    report: { ...report, unknown_ops: unknown, size_before: input.length, size_after: bytes.length, ...(structured ? { structured } : {}), ...(sparsity !== undefined ? { sparsity } : {}) },
+  };
 }

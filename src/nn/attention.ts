@@ -5,6 +5,8 @@ import { causalMaskTable, dropout, linear } from './layers.js';
 
 export interface AttentionOptions {
   heads: number;
+  /** Width of each head (default dim / heads); structured pruning keeps it when it drops heads. */
+  headDim?: number;
   /** Additive bias [batch, 1, 1, seq] (0 keep, -1e9 drop) built by paddingBias(). */
   paddingBias?: string;
   /** Build a causal mask for sequences up to this length. */
@@ -26,11 +28,12 @@ export function multiHeadAttention(s: Scope, x: string, options: AttentionOption
   const { g } = s;
   const dim = g.shape(x).at(-1) as number;
   const { heads } = options;
-  if (dim % heads !== 0) throw new Error(`attention '${s.prefix}': dim ${dim} is not divisible by ${heads} heads`);
-  const headDim = dim / heads;
+  if (options.headDim === undefined && dim % heads !== 0) throw new Error(`attention '${s.prefix}': dim ${dim} is not divisible by ${heads} heads`);
+  const headDim = options.headDim ?? dim / heads;
+  const inner = heads * headDim;
   // One projection for q, k and v: a single larger GEMM beats three small ones.
-  const qkv = linear(s.sub('qkv'), x, 3 * dim, { init: normal(0.02) });
-  const [q, k, v] = g.op('Split', [qkv, g.int64s([dim, dim, dim])], { axis: -1 }, { outputs: 3, name: `${s.prefix}.split` }) as [string, string, string];
+  const qkv = linear(s.sub('qkv'), x, 3 * inner, { init: normal(0.02) });
+  const [q, k, v] = g.op('Split', [qkv, g.int64s([inner, inner, inner])], { axis: -1 }, { outputs: 3, name: `${s.prefix}.split` }) as [string, string, string];
   const heads4 = (t: string) => g.op1('Reshape', [t, g.int64s([0, 0, heads, headDim])]);
   const qh = g.op1('Transpose', [heads4(g.op1('Mul', [q, g.scalar(1 / Math.sqrt(headDim), s.dtype)]))], { perm: [0, 2, 1, 3] });
   const kh = g.op1('Transpose', [heads4(k)], { perm: [0, 2, 3, 1] });
@@ -49,7 +52,7 @@ export function multiHeadAttention(s: Scope, x: string, options: AttentionOption
   let probs = g.op1('Softmax', [scores], { axis: -1 }, { name: `${s.prefix}.probs` });
   probs = dropout(s, probs, options.dropout ?? 0, (options.seed ?? 0) + 1);
   const ctx = g.op1('MatMul', [probs, vh]);
-  const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, dim])]);
+  const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, inner])]);
   const out = linear(s.sub('out'), merged, dim, { init: options.outInit ?? normal(0.02) });
   return dropout(s, out, options.dropout ?? 0, (options.seed ?? 0) + 2);
 }

@@ -25,7 +25,8 @@ export function buildDecoderWithPast(arch: TransformerConfig, vocab: number, see
   const g = new GraphClass('minnow-decoder');
   const s = new Scope(g, new Rng(seed));
   const { dim, heads } = arch;
-  const headDim = dim / heads;
+  const headDim = arch.headDim ?? dim / heads;
+  const inner = heads * headDim;
   const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
   const pasts = Array.from({ length: arch.layers }, (_, i) => ({
     key: g.input(pastKeyName(i), 'float32', ['batch', heads, 'past', headDim]),
@@ -47,8 +48,8 @@ export function buildDecoderWithPast(arch: TransformerConfig, vocab: number, see
     const b = s.sub(`layers.${i}`);
     const a = b.sub('attn');
     const h = layerNorm(b.sub('ln1'), x);
-    const qkv = linear(a.sub('qkv'), h, 3 * dim, { init: normal(0.02) });
-    const [q, k, v] = g.op('Split', [qkv, g.int64s([dim, dim, dim])], { axis: -1 }, { outputs: 3 }) as [string, string, string];
+    const qkv = linear(a.sub('qkv'), h, 3 * inner, { init: normal(0.02) });
+    const [q, k, v] = g.op('Split', [qkv, g.int64s([inner, inner, inner])], { axis: -1 }, { outputs: 3 }) as [string, string, string];
     const heads4 = (t: string) => g.op1('Transpose', [g.op1('Reshape', [t, g.int64s([0, 0, heads, headDim])])], { perm: [0, 2, 1, 3] });
     const qh = heads4(g.op1('Mul', [q, g.scalar(1 / Math.sqrt(headDim), 'float32')]));
     const key = g.op1('Concat', [pasts[i]!.key, heads4(k)], { axis: 2 });
@@ -56,7 +57,7 @@ export function buildDecoderWithPast(arch: TransformerConfig, vocab: number, see
     presents.push({ key: g.alias(key, presentKeyName(i)), value: g.alias(value, presentValueName(i)) });
     const scores = g.op1('Add', [g.op1('MatMul', [qh, g.op1('Transpose', [key], { perm: [0, 1, 3, 2] })]), mask]);
     const ctx = g.op1('MatMul', [g.op1('Softmax', [scores], { axis: -1 }), value]);
-    const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, dim])]);
+    const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, inner])]);
     x = g.op1('Add', [x, linear(a.sub('out'), merged, dim, { init: normal(0.02) })]);
     const f = b.sub('ffn');
     const hidden = activate(f, linear(f.sub('fc1'), layerNorm(b.sub('ln2'), x), arch.ff, { init: normal(0.02) }), arch.activation ?? 'gelu');

@@ -39,10 +39,10 @@ export const DEFAULT_MODEL: Record<Task, string> = {
 };
 
 const KEYS = {
-  transformer: ['layers', 'dim', 'heads', 'ff', 'ctx', 'pool', 'activation', 'dropout'],
+  transformer: ['layers', 'dim', 'heads', 'head_dim', 'ff', 'ctx', 'pool', 'activation', 'dropout'],
   mlp: ['hidden', 'activation', 'dropout'],
   cnn: ['channels', 'hidden', 'dropout'],
-  vit: ['layers', 'dim', 'heads', 'ff', 'patch', 'activation', 'dropout'],
+  vit: ['layers', 'dim', 'heads', 'head_dim', 'ff', 'patch', 'activation', 'dropout'],
 } as const;
 
 function widths(value: string, key: string): number[] {
@@ -69,6 +69,12 @@ function activation(value: string | undefined): Activation | undefined {
   if (value === undefined) return undefined;
   if (value !== 'gelu' && value !== 'gelu_tanh' && value !== 'relu') throw new SpecError(`activation=${value}: expected gelu, gelu_tanh or relu`);
   return value;
+}
+
+/** head_dim=N sets the attention width per head; without it, dim must split evenly into heads. */
+function headWidth(cfg: TransformerConfig | VitConfig, value: string | undefined, spec: string): void {
+  if (value !== undefined) cfg.headDim = positiveInt(value, 'head_dim');
+  else if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads} (or give head_dim)`);
 }
 
 export function parseModelSpec(spec: string): ArchConfig {
@@ -104,7 +110,7 @@ export function parseModelSpec(spec: string): ArchConfig {
     }
     const act = activation(get('activation'));
     if (act) cfg.activation = act;
-    if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
+    headWidth(cfg, get('head_dim'), spec);
     return cfg;
   }
   if (kind === 'vit') {
@@ -119,7 +125,7 @@ export function parseModelSpec(spec: string): ArchConfig {
     };
     const act = activation(get('activation'));
     if (act) cfg.activation = act;
-    if (cfg.dim % cfg.heads !== 0) throw new SpecError(`model spec '${spec}': dim ${cfg.dim} must be divisible by heads ${cfg.heads}`);
+    headWidth(cfg, get('head_dim'), spec);
     return cfg;
   }
   if (kind === 'mlp') {
@@ -141,4 +147,28 @@ export function parseModelSpec(spec: string): ArchConfig {
 export function checkArchForTask(arch: ArchConfig, task: Task, spec: string): void {
   const ok = arch.kind === 'transformer' ? task !== 'image' : task === 'image';
   if (!ok) throw new SpecError(`model spec '${spec}' (${arch.kind}) does not fit --task ${task}: text tasks take a transformer, images a vit, mlp or cnn`);
+}
+
+/** The spec string of an architecture: parseModelSpec(formatModelSpec(a)) gives a back. */
+export function formatModelSpec(arch: ArchConfig): string {
+  const parts: string[] = [];
+  const add = (key: string, value: unknown) => { if (value !== undefined) parts.push(`${key}=${value}`); };
+  switch (arch.kind) {
+    case 'transformer':
+      add('layers', arch.layers); add('dim', arch.dim); add('heads', arch.heads); add('head_dim', arch.headDim); add('ff', arch.ff);
+      add('ctx', arch.ctx); add('pool', arch.pool); add('activation', arch.activation);
+      break;
+    case 'vit':
+      add('layers', arch.layers); add('dim', arch.dim); add('heads', arch.heads); add('head_dim', arch.headDim); add('ff', arch.ff);
+      add('patch', arch.patch); add('activation', arch.activation);
+      break;
+    case 'mlp':
+      add('hidden', arch.hidden.join('-')); add('activation', arch.activation);
+      break;
+    case 'cnn':
+      add('channels', arch.channels.join('-')); add('hidden', arch.hidden);
+      break;
+  }
+  if (arch.dropout) add('dropout', arch.dropout);
+  return `${arch.kind}:${parts.join(',')}`;
 }

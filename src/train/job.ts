@@ -19,6 +19,8 @@ import { Trainer, type EvalResult } from './trainer.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type DataCursor } from './checkpoint.js';
 import { META, FORMAT_VERSION, weightsDigest, type Preprocessing } from './metadata.js';
 import type { OptimizerConfig } from './optimizers.js';
+import { prunableWeights } from '../compress/prune/magnitude.js';
+import { initialParams, readInitModel } from './init-from.js';
 
 export interface TrainJobOptions {
   task: Task;
@@ -52,6 +54,8 @@ export interface TrainJobOptions {
   teacher?: TeacherHooks;
   /** Magnitude pruning during training: target sparsity, ramped between two fractions of the run. */
   prune?: PruneSchedule;
+  /** Start from this model file's weights (and its architecture, tokenizer and labels). */
+  initFrom?: string;
 }
 
 export interface PruneSchedule {
@@ -67,12 +71,6 @@ export function sparsityAt(step: number, totalSteps: number, schedule: PruneSche
   if (step < t0) return 0;
   const progress = Math.min(1, (step - t0) / (t1 - t0));
   return schedule.sparsity * (1 - (1 - progress) ** 3);
-}
-
-/** Weights worth pruning: MatMul and Conv weights (embeddings, biases and norms are kept). */
-function prunableWeights(g: Graph, params: string[]): string[] {
-  const used = new Set(g.nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'Conv').map((n) => n.inputs[1]!));
-  return params.filter((p) => used.has(p) && g.rank(p) >= 2);
 }
 
 /** What distillation adds to a training run. */
@@ -125,7 +123,7 @@ export interface TrainReport {
 interface RunConfig {
   task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
-  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string;
 }
 
 const LN2 = Math.log(2);
@@ -197,8 +195,9 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: 'log', message });
   const resumed = options.resume ? await loadCheckpoint(path.join(options.resume, 'checkpoint')) : undefined;
+  const init = !resumed && options.initFrom ? readInitModel(options.initFrom, options.task, options.model) : undefined;
   const config: RunConfig = resumed ? (resumed.config.run as RunConfig) : {
-    task: options.task, data: options.data, model: options.model ?? DEFAULT_MODEL[options.task],
+    task: options.task, data: options.data, model: init?.spec ?? options.model ?? DEFAULT_MODEL[options.task], initFrom: init?.file,
     epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
@@ -208,7 +207,13 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const arch = parseModelSpec(config.model);
   checkArchForTask(arch, config.task, config.model);
   const hooks = options.teacher;
-  const prepared = prepare(config, arch, (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson, log);
+  if (init?.tokenizerJson && hooks?.tokenizerJson && !sameJson(init.tokenizerJson, hooks.tokenizerJson)) {
+    throw new DataError(`--init-from ${init.file} reads text with a different tokenizer than the teacher's; start from a model distilled from this teacher`);
+  }
+  const prepared = prepare(config, arch, (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson, log);
+  if (init?.labels && prepared.labels && !sameJson(init.labels, prepared.labels)) {
+    throw new DataError(`--init-from ${init.file} has labels ${JSON.stringify(init.labels)}, the data ${JSON.stringify(prepared.labels)}`);
+  }
   if (hooks?.labels && prepared.labels && JSON.stringify(hooks.labels) !== JSON.stringify(prepared.labels)) {
     throw new DataError(`the teacher's labels ${JSON.stringify(hooks.labels)} differ from the data's ${JSON.stringify(prepared.labels)}`);
   }
@@ -230,6 +235,10 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     prunable: config.prune ? prunableWeights : undefined,
   });
 
+  if (init) {
+    for (const [k, v] of initialParams(init, trainer.params)) trainer.params.set(k, v);
+    log(`initialised ${config.model} from ${init.file}`);
+  }
   let cursor: DataCursor = { epoch: 0, index: 0 };
   if (resumed) {
     for (const [k, v] of resumed.params) trainer.params.set(k, v);
@@ -348,11 +357,17 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     data: config.data, steps: trainer.step, epochs: config.epochs, train_seconds: trainSeconds, interrupted,
   };
   if (config.prune) report.sparsity = trainer.sparsity();
+  if (config.initFrom) report.init_from = config.initFrom;
   if (hooks?.softLabels) report.teacher_wait_share = waitSeconds / Math.max(1e-9, stepSeconds);
   if (hooks?.reportExtra) Object.assign(report, hooks.reportExtra(report));
   await writeFileAtomic(path.join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   await trainer.release();
   return report;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown) => JSON.stringify(typeof v === 'string' ? JSON.parse(v) : v);
+  return norm(a) === norm(b);
 }
 
 /**

@@ -11,6 +11,7 @@ import { crossEntropy } from './losses.js';
 import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
 import { warmupCosine } from './schedule.js';
 import { META, weightsDigest } from './metadata.js';
+import { magnitudeMask, magnitudeThreshold } from '../compress/prune/magnitude.js';
 
 export type Batch = Record<string, Tensor>;
 
@@ -167,21 +168,17 @@ export class Trainer {
    */
   setSparsity(sparsity: number): void {
     if (this.prunableNames.length === 0) return;
-    const magnitudes: number[] = [];
-    for (const p of this.prunableNames) for (const v of this.params.get(p)!.data as Float32Array) magnitudes.push(Math.abs(v));
-    const k = Math.floor(sparsity * magnitudes.length);
-    const threshold = k === 0 ? -1 : magnitudes.sort((a, b) => a - b)[k - 1]!;
+    const threshold = magnitudeThreshold(this.prunableNames.map((p) => this.params.get(p)!), sparsity);
     for (const p of this.prunableNames) {
-      const w = new Float32Array(this.params.get(p)!.data as Float32Array);
-      const mask = new Float32Array(w.length);
-      for (let i = 0; i < w.length; i++) { mask[i] = Math.abs(w[i]!) > threshold ? 1 : 0; w[i]! *= mask[i]!; }
-      const dims = this.params.get(p)!.dims;
-      this.params.set(p, new Tensor('float32', dims, w));
-      this.masks.set(p, new Tensor('float32', dims, mask));
+      const mask = magnitudeMask(this.params.get(p)!, threshold);
+      const m = mask.data as Float32Array;
+      const dims = mask.dims;
+      this.params.set(p, new Tensor('float32', dims, Float32Array.from(this.params.get(p)!.data as Float32Array, (v, i) => v * m[i]!)));
+      this.masks.set(p, mask);
       for (const [name, t] of this.state) {
         if (name !== `opt.m.${p}` && name !== `opt.v.${p}` && name !== `opt.momentum.${p}`) continue;
         const st = new Float32Array(t.data as Float32Array);
-        for (let i = 0; i < st.length; i++) st[i]! *= mask[i]!;
+        for (let i = 0; i < st.length; i++) st[i]! *= m[i]!;
         this.state.set(name, new Tensor('float32', t.dims, st));
       }
     }

@@ -8,6 +8,7 @@ import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import { buildModel } from '../../src/nn/models.js';
 import { weightsDigest, META } from '../../src/train/metadata.js';
 import { compressModel, COMPRESSION_META } from '../../src/compress/compress.js';
+import { distill } from '../../student/distill.js';
 
 const root = path.resolve(__dirname, '../..');
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-compress-'));
@@ -60,5 +61,64 @@ describe('minnow compress', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^minnow: .*x\.onnx: not a valid ONNX model/);
     expect(() => compressModel(new Uint8Array([1, 2, 3]), { quantize: 'int4' })).toThrow(/not a valid ONNX model/);
+  });
+});
+
+describe('minnow compress --structured, then --init-from', () => {
+  it('shrinks a trained CNN, starts training from it exactly, and recovers', async () => {
+    const out = tmp();
+    await train({ task: 'image', data: 'fashion-mnist', model: 'cnn:channels=8-16,hidden=32', epochs: 1, batch: 32, lr: 3e-3, out, dataOptions: { limit: 640 } });
+    const pruned = path.join(out, 'pruned.onnx');
+    const r = minnow('compress', path.join(out, 'model.onnx'), '--structured', 'channels=6-8,hidden=12', '--prune', '0.3', '--out', pruned);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.structured).toMatchObject({ spec_before: 'cnn:channels=8-16,hidden=32', spec_after: 'cnn:channels=6-8,hidden=12' });
+    expect(summary.structured.params_after / summary.structured.params_before).toBeLessThan(0.45);
+    expect(summary.sparsity).toBeCloseTo(0.3, 2);
+    const { graph } = decodeModel(readFileSync(pruned));
+    expect(JSON.parse(graph.metadata.get(COMPRESSION_META)!)).toMatchObject({ structured: { channels: [6, 8], hidden: [12] }, prune: { target: 0.3 } });
+    expect(minnow('inspect', pruned).status).toBe(0);
+
+    // Zero steps: the exported weights are the file's, bit for bit.
+    const same = tmp();
+    await train({ task: 'image', data: 'fashion-mnist', initFrom: pruned, maxSteps: 0, out: same, dataOptions: { limit: 640 } });
+    const started = decodeModel(readFileSync(path.join(same, 'model.onnx'))).graph;
+    for (const name of ['conv0.weight', 'conv1.weight', 'fc.weight', 'head.weight']) {
+      expect([...started.initializers.get(name)!.data]).toEqual([...graph.initializers.get(name)!.data]);
+    }
+    expect(started.metadata.get(META.model)).toBe('cnn:channels=6-8,hidden=12');
+    // Recovery from the command line (hard labels) and through distill (here its --no-teacher baseline).
+    const before = JSON.parse(minnow('eval', pruned, '--data', 'fashion-mnist', '--limit', '640').stdout).accuracy;
+    const dir = tmp();
+    const rec = minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--init-from', pruned, '--epochs', '1', '--lr', '2e-3', '--limit', '640', '--out', dir);
+    expect(rec.status, rec.stderr).toBe(0);
+    const recovered = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    expect(recovered).toMatchObject({ model: 'cnn:channels=6-8,hidden=12', init_from: pruned, params: summary.structured.params_after });
+    expect(recovered.metrics.accuracy).toBeGreaterThan(before - 0.02);
+    const viaDistill = await distill({ task: 'image', noTeacher: true, data: 'fashion-mnist', initFrom: pruned, maxSteps: 2, out: tmp(), dataOptions: { limit: 640 } });
+    expect(viaDistill).toMatchObject({ model: 'cnn:channels=6-8,hidden=12', init_from: pruned });
+  });
+
+  it('bad input: quantized init, a different --model, nothing to do', () => {
+    const out = tmp();
+    const g = buildModel({ kind: 'mlp', hidden: [16] }, { task: 'image', numClasses: 10, imageShape: [1, 28, 28] }, { seed: 1 }).graph;
+    g.metadata.set(META.model, 'mlp:hidden=16');
+    g.metadata.set(META.task, 'image');
+    const file = path.join(out, 'm.onnx');
+    writeFileSync(file, encodeModel(g));
+    const q = path.join(out, 'q.onnx');
+    expect(minnow('compress', file, '--quantize', 'int8', '--keep', 'none', '--out', q).status).toBe(0);
+    const a = minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--init-from', q, '--limit', '64', '--out', tmp());
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/no float32 parameter 'fc0.weight' \(the file is quantized/);
+    const b = minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--init-from', file, '--model', 'mlp:hidden=32', '--limit', '64', '--out', tmp());
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--model mlp:hidden=32 differs from the architecture of --init-from/);
+    const c = minnow('compress', file, '--out', q);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/nothing to do/);
+    const d = minnow('compress', file, '--structured', 'hidden=32', '--out', q);
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/hidden\[0\]=32: the model has only 16/);
   });
 });

@@ -9,8 +9,8 @@ import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import type { Graph } from '../../src/onnx/graph.js';
 import { Rng } from '../../src/train/rng.js';
-import { quantizeInt8, quantizePerColumn, quantizePerRow } from '../../src/compress/quantize-int8.js';
-import { dequantizeInt4, quantizeGraphInt4, quantizeInt4 } from '../../src/compress/quantize-int4.js';
+import { quantizeInt8, quantizePerColumn, quantizePerRow } from '../../src/compress/quantize/int8.js';
+import { dequantizeInt4, dequantizeTableInt4, quantizeGraphInt4, quantizeInt4, quantizeTableInt4, tableBlockSize } from '../../src/compress/quantize/int4.js';
 import { gatherSites, matmulSites } from '../../src/compress/weights.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -108,18 +108,37 @@ describe('int4 quantization (MatMulNBits)', () => {
     }
   });
 
-  for (const symmetric of [true, false]) {
-    it(`Transformer, block 32, ${symmetric ? 'symmetric' : 'zero points'}: matches the dequantized reference in node and web`, async () => {
-      const model = buildModel(transformer[0], transformer[1], { seed: 3 });
+  it('embedding tables: int4 codes per row block, low nibble first, within half a step', () => {
+    const t = Tensor.fromNumbers('float32', [5, 8], Array.from({ length: 40 }, () => rng.normal()));
+    const q = quantizeTableInt4(t, 4);
+    expect(q.packed.length).toBe(20);
+    expect(q.scales.length).toBe(10);
+    const deq = dequantizeTableInt4(q, 5, 8);
+    (t.data as Float32Array).forEach((v, i) => expect(Math.abs(deq[i]! - v)).toBeLessThanOrEqual(q.scales[Math.floor(i / 4)]! / 2 + 1e-6));
+    expect(tableBlockSize(64, 32)).toBe(32);
+    expect(tableBlockSize(48, 32)).toBe(48);
+  });
+
+  const cases = [[64, true], [64, false], [48, true]] as const;
+  for (const [dim, symmetric] of cases) {
+    it(`Transformer dim ${dim}, block 32, ${symmetric ? 'symmetric' : 'zero points'}: matches the dequantized reference in node and web`, async () => {
+      const arch = { ...transformer[0], dim } as ArchConfig;
+      const model = buildModel(arch, transformer[1], { seed: 3 });
       const reference = copy(model.graph);
       for (const site of matmulSites(reference)) {
         if (site.k < 32) continue;
         const w = reference.initializers.get(site.weight)!;
         reference.initializers.set(site.weight, new Tensor('float32', w.dims, dequantizeInt4(quantizeInt4(w, 32, symmetric), site.k, site.n, 32)));
       }
+      for (const site of gatherSites(reference)) {
+        const t = reference.initializers.get(site.table)!;
+        reference.initializers.set(site.table, new Tensor('float32', t.dims, dequantizeTableInt4(quantizeTableInt4(t, tableBlockSize(site.dim, 32)), site.rows, site.dim)));
+      }
       const q = copy(model.graph);
       const report = quantizeGraphInt4(q, { blockSize: 32, symmetric });
-      expect(report.quantized.length).toBe(2 * 4 + 1);
+      // 4 matrices per layer and the head, then the token and position tables.
+      expect(report.quantized.length).toBe(2 * 4 + 1 + 2);
+      expect(report.quantized.slice(-2)).toEqual(['tok_emb.weight', 'pos_emb.weight']);
       const feeds = feedsFor(transformer[1]);
       const expected = (await run(await createSession(encodeModel(reference)), feeds)).logits!.data as Float32Array;
       const { node, web } = await runBoth(encodeModel(q), feeds);

@@ -1,9 +1,9 @@
 // int8: weights symmetric per output channel, activations quantized at run time
 // (DynamicQuantizeLinear + MatMulInteger, which onnxruntime-node and -web both run), embedding
 // tables int8 per row with the scale applied after the Gather.
-import type { Graph, Node } from '../onnx/graph.js';
-import { Tensor, ONNX_DATA_TYPE } from '../onnx/tensor.js';
-import { consumers, gatherSites, matmulSites } from './weights.js';
+import type { Graph, Node } from '../../onnx/graph.js';
+import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
+import { consumers, gatherSites, matmulSites } from '../weights.js';
 
 export interface Int8Options {
   /** Initializer names to keep in float32 (e.g. the classifier head). */
@@ -44,7 +44,7 @@ export function quantizePerRow(t: Tensor): { q: Int8Array; scale: Float32Array }
   return { q, scale };
 }
 
-function replaceNode(g: Graph, old: Node, build: () => void): void {
+export function replaceNode(g: Graph, old: Node, build: () => void): void {
   // Build the replacement at the end, then move its nodes to where the old node was, so that the
   // node list stays in topological order.
   const at = g.nodes.indexOf(old);

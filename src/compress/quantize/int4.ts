@@ -1,9 +1,11 @@
 // int4: weight-only, block-wise along K, as com.microsoft MatMulNBits (bits 4). Codes are packed
 // two per byte, low nibble first; B is stored transposed, [N, blocks, block_size / 2].
-import type { Graph } from '../onnx/graph.js';
-import { Tensor } from '../onnx/tensor.js';
-import { consumers, matmulSites } from './weights.js';
-import type { QuantizeReport } from './quantize-int8.js';
+// Embedding tables are int4 too (symmetric, block-wise along each row), unpacked after the Gather
+// with plain arithmetic ops, so only the looked-up rows are ever expanded to float.
+import type { Graph } from '../../onnx/graph.js';
+import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
+import { consumers, gatherSites, matmulSites } from '../weights.js';
+import { replaceNode, type QuantizeReport } from './int8.js';
 
 export interface Int4Options {
   /** 16, 32, 64 or 128 (default 32). */
@@ -13,6 +15,8 @@ export interface Int4Options {
   /** MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute. */
   accuracyLevel?: number;
   keepFloat?: string[];
+  /** Quantize embedding tables too (default true). */
+  embeddings?: boolean;
 }
 
 export interface Int4Weight {
@@ -96,5 +100,76 @@ export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): Quantize
     report.quantized.push(site.weight);
   }
   if (report.quantized.length) g.opsets.set('com.microsoft', 1);
+  if (options.embeddings !== false) {
+    for (const site of gatherSites(g)) {
+      if (keep.has(site.table) || (uses.get(site.table)?.length ?? 0) > 1 || site.dim % 2 !== 0) { report.kept.push(site.table); continue; }
+      quantizeGatherInt4(g, site, tableBlockSize(site.dim, blockSize));
+      report.quantized.push(site.table);
+    }
+  }
   return report;
+}
+
+/** The table's block along a row: the int4 block size where it divides the row, else the whole row. */
+export function tableBlockSize(dim: number, blockSize: number): number {
+  return dim % blockSize === 0 ? blockSize : dim;
+}
+
+export interface Int4Table { packed: Uint8Array; scales: Float32Array; blocks: number }
+
+/** A [rows, dim] table as symmetric int4 codes (code - 8) * scale, `block` values per scale. */
+export function quantizeTableInt4(t: Tensor, block: number): Int4Table {
+  const [rows, dim] = t.dims as [number, number];
+  const data = t.data as Float32Array;
+  const blocks = dim / block;
+  const packed = new Uint8Array(rows * dim / 2);
+  const scales = new Float32Array(rows * blocks);
+  for (let r = 0; r < rows; r++) for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    for (let j = b * block; j < (b + 1) * block; j++) amax = Math.max(amax, Math.abs(data[r * dim + j]!));
+    const scale = amax > 0 ? amax / 7 : 1;
+    scales[r * blocks + b] = scale;
+    for (let j = b * block; j < (b + 1) * block; j++) {
+      const code = Math.max(0, Math.min(15, Math.round(data[r * dim + j]! / scale) + 8));
+      packed[(r * dim + j) >> 1]! |= code << ((j & 1) * 4);
+    }
+  }
+  return { packed, scales, blocks };
+}
+
+/** The float table the int4 codes stand for. */
+export function dequantizeTableInt4(q: Int4Table, rows: number, dim: number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  const block = dim / q.blocks;
+  for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) {
+    const code = (q.packed[(r * dim + j) >> 1]! >> ((j & 1) * 4)) & 0xf;
+    out[r * dim + j] = (code - 8) * q.scales[r * q.blocks + Math.floor(j / block)]!;
+  }
+  return out;
+}
+
+function quantizeGatherInt4(g: Graph, site: ReturnType<typeof gatherSites>[number], block: number): void {
+  const q = quantizeTableInt4(g.initializers.get(site.table)!, block);
+  const ids = site.node.inputs[1]!;
+  const out = site.node.outputs[0]!;
+  const keepDims = Array<number>(g.rank(ids)).fill(0);
+  replaceNode(g, site.node, () => {
+    const packed = g.freshInitializer(`${site.table}.int4`, new Tensor('uint8', [site.rows, site.dim / 2], q.packed));
+    const scales = g.freshInitializer(`${site.table}.scales`, new Tensor('float32', [site.rows, q.blocks], q.scales));
+    const f = (v: number) => g.scalar(v, 'float32');
+    // Each byte holds two codes: low = byte mod 16 (even positions), high = floor(byte / 16).
+    const bytes = g.op1('Cast', [g.op1('Gather', [packed, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
+    const high = g.op1('Floor', [g.op1('Div', [bytes, f(16)])]);
+    const low = g.op1('Sub', [bytes, g.op1('Mul', [high, f(16)])]);
+    const last = g.int64s([-1]);
+    const pairs = g.op1('Concat', [g.op1('Unsqueeze', [low, last]), g.op1('Unsqueeze', [high, last])], { axis: -1 });
+    const codes = g.op1('Reshape', [pairs, g.int64s([...keepDims, q.blocks, block])]);
+    const rowScales = g.op1('Unsqueeze', [g.op1('Gather', [scales, ids], { axis: 0 }), last]);
+    const deq = g.op1('Mul', [g.op1('Sub', [codes, f(8)]), rowScales]);
+    const rows = g.op1('Reshape', [deq, g.int64s([...keepDims, site.dim])]);
+    g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [rows], outputs: [out], attrs: {} });
+  });
+  g.initializers.delete(site.table);
+  g.constants.delete(site.table);
+  g.params.delete(site.table);
 }

@@ -1,0 +1,45 @@
+// `--init-from model.onnx`: start training from a finished model's weights instead of a random
+// initialisation, e.g. to recover accuracy after structured pruning. The file names its own
+// architecture, tokenizer and labels in its metadata, so a run takes those from it.
+import type { Task } from '../nn/models.js';
+import { formatModelSpec, parseModelSpec, SpecError } from '../nn/spec.js';
+import type { Tensor } from '../onnx/tensor.js';
+import { ModelFileError, readModelFile } from './evaluate.js';
+import { META } from './metadata.js';
+
+export interface InitModel {
+  file: string;
+  /** The architecture the file was built with (its minnow.model). */
+  spec: string;
+  tokenizerJson?: string;
+  labels?: string[];
+  weights: Map<string, Tensor>;
+}
+
+export function readInitModel(file: string, task: Task, model: string | undefined): InitModel {
+  const { graph } = readModelFile(file);
+  const spec = graph.metadata.get(META.model);
+  const fileTask = graph.metadata.get(META.task);
+  if (!spec || !fileTask) throw new ModelFileError(`--init-from ${file}: no minnow metadata (minnow.model, minnow.task); it needs a model that minnow trained, compressed or pruned`);
+  if (fileTask !== task) throw new ModelFileError(`--init-from ${file}: a ${fileTask} model cannot start a ${task} run`);
+  if (model !== undefined && formatModelSpec(parseModelSpec(model)) !== formatModelSpec(parseModelSpec(spec))) {
+    throw new SpecError(`--model ${model} differs from the architecture of --init-from ${file} (${spec}); leave --model out to use the file's`);
+  }
+  const labels = graph.metadata.get(META.labels);
+  return { file, spec, tokenizerJson: graph.metadata.get(META.tokenizer), labels: labels ? JSON.parse(labels) as string[] : undefined, weights: graph.initializers };
+}
+
+/** The starting value of each parameter, checked against what the model expects. */
+export function initialParams(init: InitModel, expected: Map<string, Tensor>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, want] of expected) {
+    const got = init.weights.get(name);
+    if (!got || got.dtype !== 'float32') {
+      const quantized = [...init.weights.keys()].some((k) => k.startsWith(`${name}.int`));
+      throw new ModelFileError(`--init-from ${init.file}: no float32 parameter '${name}'${quantized ? ' (the file is quantized; start from the float model and quantize after training)' : ''}`);
+    }
+    if (got.dims.join() !== want.dims.join()) throw new ModelFileError(`--init-from ${init.file}: '${name}' is [${got.dims}], the model wants [${want.dims}]`);
+    out.set(name, got);
+  }
+  return out;
+}
