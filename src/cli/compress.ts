@@ -31,7 +31,8 @@ export function addCompressCommand(program: Command): void {
       if (!Number.isInteger(n) || n < 0 || n > 4) throw new InvalidArgumentError('--accuracy-level must be 0-4');
       return n;
     }, 0)
-    .addOption(new Option('--keep <which>', 'weight matrices kept in float32').choices(['last', 'first,last', 'none']).default('last'))
+    .addOption(new Option('--keep <which>', 'weight matrices kept at higher precision (float32 under int8; see --kept-precision under int4)').choices(['last', 'first,last', 'none']).default('last'))
+    .addOption(new Option('--kept-precision <p>', 'int4: what kept matrices become').choices(['int8', 'float32']).default('int8'))
     .requiredOption('--out <file>', 'compressed model.onnx to write')
     .action(async (model: string, o) => {
       if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
@@ -39,7 +40,7 @@ export function addCompressCommand(program: Command): void {
       try { input = readFileSync(model); } catch { throw new ModelFileError(`model file '${model}' not found`); }
       let result;
       try {
-        result = compressModel(input, { structured: o.structured, prune: o.prune, quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keep: o.keep });
+        result = compressModel(input, { structured: o.structured, prune: o.prune, quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keep: o.keep, keptPrecision: o.keptPrecision });
       } catch (err) {
         throw new ModelFileError(`${model}: ${(err as Error).message}`);
       }

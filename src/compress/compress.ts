@@ -22,8 +22,10 @@ export interface CompressOptions {
   /** int4: per-block zero points instead of symmetric codes. */
   zeroPoints?: boolean;
   accuracyLevel?: number;
-  /** Which weight matrices stay float32: the last (the head, default), first and last, or none. */
+  /** Which weight matrices stay at higher precision: the last (the head, default), first and last, or none. */
   keep?: 'last' | 'first,last' | 'none';
+  /** Under int4, what the kept matrices become: int8 weight-only (default) or float32. Under int8 they stay float32. */
+  keptPrecision?: 'int8' | 'float32';
 }
 
 export interface CompressReport {
@@ -63,12 +65,12 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   const report = options.quantize === 'int8'
     ? quantizeInt8(graph, { keepFloat })
     : options.quantize === 'int4'
-      ? quantizeGraphInt4(graph, { blockSize: options.blockSize ?? 32, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keepFloat })
+      ? quantizeGraphInt4(graph, { blockSize: options.blockSize ?? 32, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keepFloat, keptPrecision: options.keptPrecision })
       : { quantized: [], kept: [] };
   if (options.quantize) {
     Object.assign(recipe, {
       quantize: options.quantize, keep,
-      ...(options.quantize === 'int4' ? { block_size: options.blockSize ?? 32, zero_points: Boolean(options.zeroPoints), accuracy_level: options.accuracyLevel ?? 0 } : {}),
+      ...(options.quantize === 'int4' ? { block_size: options.blockSize ?? 32, zero_points: Boolean(options.zeroPoints), accuracy_level: options.accuracyLevel ?? 0, kept_precision: options.keptPrecision ?? 'int8' } : {}),
       quantized: report.quantized, kept_float: report.kept,
     });
   }

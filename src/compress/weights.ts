@@ -4,6 +4,8 @@ import type { Graph, Node } from '../onnx/graph.js';
 
 export interface MatMulSite { node: Node; weight: string; k: number; n: number }
 export interface GatherSite { node: Node; table: string; rows: number; dim: number }
+/** A Conv whose weight [out, in, kh, kw] is a float initializer; `row` = in * kh * kw. */
+export interface ConvSite { node: Node; weight: string; dims: number[]; out: number; row: number }
 
 export function matmulSites(g: Graph): MatMulSite[] {
   return g.nodes.flatMap((node) => {
@@ -20,6 +22,15 @@ export function gatherSites(g: Graph): GatherSite[] {
     const t = g.initializers.get(node.inputs[0]!);
     if (!t || t.dtype !== 'float32' || t.dims.length !== 2) return [];
     return [{ node, table: node.inputs[0]!, rows: t.dims[0]!, dim: t.dims[1]! }];
+  });
+}
+
+export function convSites(g: Graph): ConvSite[] {
+  return g.nodes.flatMap((node) => {
+    if (node.opType !== 'Conv' || node.domain !== '') return [];
+    const w = g.initializers.get(node.inputs[1]!);
+    if (!w || w.dtype !== 'float32' || w.dims.length !== 4) return [];
+    return [{ node, weight: node.inputs[1]!, dims: [...w.dims], out: w.dims[0]!, row: w.size / w.dims[0]! }];
   });
 }
 

@@ -11,16 +11,20 @@ import type { Graph } from '../../src/onnx/graph.js';
 import { Rng } from '../../src/train/rng.js';
 import { quantizeInt8, quantizePerColumn, quantizePerRow } from '../../src/compress/quantize/int8.js';
 import { dequantizeInt4, dequantizeTableInt4, quantizeGraphInt4, quantizeInt4, quantizeTableInt4, tableBlockSize } from '../../src/compress/quantize/int4.js';
-import { gatherSites, matmulSites } from '../../src/compress/weights.js';
+import { convSites, gatherSites, matmulSites } from '../../src/compress/weights.js';
 
 ortWeb.env.wasm.numThreads = 1;
 const rng = new Rng(9);
 
 const transformer: [ArchConfig, ModelShape] = [{ kind: 'transformer', layers: 2, dim: 64, heads: 4, ff: 128, ctx: 16 }, { task: 'classify', vocabSize: 40, numClasses: 3 }];
 const mlp: [ArchConfig, ModelShape] = [{ kind: 'mlp', hidden: [64] }, { task: 'image', numClasses: 10, imageShape: [1, 8, 8] }];
+const cnn: [ArchConfig, ModelShape] = [{ kind: 'cnn', channels: [4, 6], hidden: 128 }, { task: 'image', numClasses: 10, imageShape: [1, 16, 16] }];
 
 function feedsFor(shape: ModelShape): Record<string, Tensor> {
-  if (shape.task === 'image') return { pixels: Tensor.fromNumbers('float32', [3, 1, 8, 8], Array.from({ length: 192 }, () => rng.normal())) };
+  if (shape.task === 'image') {
+    const [c, h, w] = shape.imageShape!;
+    return { pixels: Tensor.fromNumbers('float32', [3, c, h, w], Array.from({ length: 3 * c * h * w }, () => rng.normal())) };
+  }
   return {
     input_ids: Tensor.fromNumbers('int64', [2, 10], Array.from({ length: 20 }, () => rng.int(40))),
     attention_mask: Tensor.fromNumbers('int64', [2, 10], [...Array(10).fill(1), ...Array(6).fill(1), 0, 0, 0, 0]),
@@ -45,6 +49,11 @@ function int8Reference(g: Graph): Graph {
     const added = ref.nodes.splice(before);
     ref.nodes.splice(at, 0, ...added);
     site.node.inputs[0] = x;
+  }
+  for (const site of convSites(ref)) {
+    const w = ref.initializers.get(site.weight)!;
+    const { q, scale } = quantizePerRow(new Tensor('float32', [site.out, site.row], w.data));
+    ref.initializers.set(site.weight, new Tensor('float32', w.dims, Float32Array.from(q, (v, i) => v * scale[Math.floor(i / site.row)]!)));
   }
   for (const site of gatherSites(ref)) {
     const t = ref.initializers.get(site.table)!;
@@ -76,7 +85,7 @@ describe('int8 quantization', () => {
     (w.data as Float32Array).forEach((v, i) => expect(Math.abs(r.q[i]! * r.scale[Math.floor(i / 3)]! - v)).toBeLessThanOrEqual(r.scale[Math.floor(i / 3)]! / 2 + 1e-7));
   });
 
-  for (const [name, [arch, shape]] of [['Transformer', transformer], ['MLP', mlp]] as const) {
+  for (const [name, [arch, shape]] of [['Transformer', transformer], ['MLP', mlp], ['CNN', cnn]] as const) {
     it(`${name}: MatMulInteger graph matches the fake-quant reference in node and web`, async () => {
       const model = buildModel(arch, shape, { seed: 2 });
       const reference = int8Reference(model.graph);
@@ -146,6 +155,36 @@ describe('int4 quantization (MatMulNBits)', () => {
       expect(maxDiff(web, expected)).toBeLessThan(1e-4);
     });
   }
+
+  it('CNN: int4 conv filters (rows of odd length held back at int8) match the dequantized reference in node and web', async () => {
+    const model = buildModel(cnn[0], cnn[1], { seed: 4 });
+    const reference = copy(model.graph);
+    for (const site of convSites(reference)) {
+      const w = reference.initializers.get(site.weight)!;
+      if (site.row % 2) {
+        // Odd rows cannot pack two codes a byte: the filter is held back at int8 instead.
+        const { q, scale } = quantizePerRow(new Tensor('float32', [site.out, site.row], w.data));
+        reference.initializers.set(site.weight, new Tensor('float32', w.dims, Float32Array.from(q, (v, i) => v * scale[Math.floor(i / site.row)]!)));
+        continue;
+      }
+      reference.initializers.set(site.weight, new Tensor('float32', w.dims, dequantizeTableInt4(quantizeTableInt4(new Tensor('float32', [site.out, site.row], w.data), tableBlockSize(site.row, 32)), site.out, site.row)));
+    }
+    for (const site of matmulSites(reference)) {
+      if (site.k < 32) continue;
+      const w = reference.initializers.get(site.weight)!;
+      reference.initializers.set(site.weight, new Tensor('float32', w.dims, dequantizeInt4(quantizeInt4(w, 32, true), site.k, site.n, 32)));
+    }
+    const q = copy(model.graph);
+    const report = quantizeGraphInt4(q, { blockSize: 32 });
+    expect(report.quantized).toEqual(['fc.weight', 'head.weight', 'conv1.weight']);
+    expect(report.kept).toEqual(['conv0.weight']);
+    expect(q.initializers.get('conv0.weight.int8')!.dtype).toBe('int8');
+    const feeds = feedsFor(cnn[1]);
+    const expected = (await run(await createSession(encodeModel(reference)), feeds)).logits!.data as Float32Array;
+    const { node, web } = await runBoth(encodeModel(q), feeds);
+    expect(maxDiff(node, expected)).toBeLessThan(1e-4);
+    expect(maxDiff(web, expected)).toBeLessThan(1e-4);
+  });
 
   it('rejects unsupported block sizes', () => {
     expect(() => quantizeGraphInt4(copy(buildModel(mlp[0], mlp[1], { seed: 1 }).graph), { blockSize: 24 })).toThrow(/16, 32, 64 or 128/);

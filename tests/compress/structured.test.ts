@@ -11,7 +11,7 @@ import { Tensor } from '../../src/onnx/tensor.js';
 import type { Graph } from '../../src/onnx/graph.js';
 import { Rng } from '../../src/train/rng.js';
 import { META } from '../../src/train/metadata.js';
-import { axisNorms2, parseStructuredTargets, pruneStructured, take, topIndices } from '../../src/compress/prune/structured.js';
+import { axisNorms2, parseStructuredTargets, pruneStructured, take, topIndices, type StructuredTargets } from '../../src/compress/prune/structured.js';
 import { pruneMagnitude } from '../../src/compress/prune/magnitude.js';
 import { quantizeInt8 } from '../../src/compress/quantize/int8.js';
 
@@ -125,7 +125,8 @@ describe('pruneStructured', () => {
     zeroSlices(mlp, 'fc0.weight', 1, [0, 11]); zeroSlices(mlp, 'fc0.bias', 0, [0, 11]);
     zeroSlices(mlp, 'fc1.weight', 1, [3]); zeroSlices(mlp, 'fc1.bias', 0, [3]);
     const f = feeds(imageShape);
-    for (const [g, targets, spec] of [[cnn, { channels: [3, 4], hidden: [7] }, 'cnn:channels=3-4,hidden=7'], [mlp, { hidden: [10, 7] }, 'mlp:hidden=10-7']] as const) {
+    const cases: [Graph, StructuredTargets, string][] = [[cnn, { channels: [3, 4], hidden: [7] }, 'cnn:channels=3-4,hidden=7'], [mlp, { hidden: [10, 7] }, 'mlp:hidden=10-7']];
+    for (const [g, targets, spec] of cases) {
       const { graph, report } = pruneStructured(g, targets);
       expect(report.spec_after).toBe(spec);
       expect(maxDiff(await logits(graph, f), await logits(g, f))).toBeLessThan(1e-5);

@@ -1,11 +1,14 @@
 // int4: weight-only, block-wise along K, as com.microsoft MatMulNBits (bits 4). Codes are packed
 // two per byte, low nibble first; B is stored transposed, [N, blocks, block_size / 2].
 // Embedding tables are int4 too (symmetric, block-wise along each row), unpacked after the Gather
-// with plain arithmetic ops, so only the looked-up rows are ever expanded to float.
+// with plain arithmetic ops, so only the looked-up rows are ever expanded to float. Conv filters are
+// packed the same way, one row per output channel; their unpacking reads only initializers, so
+// onnxruntime folds it into a float filter when the session loads.
 import type { Graph } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
-import { consumers, gatherSites, matmulSites } from '../weights.js';
-import { replaceNode, type QuantizeReport } from './int8.js';
+import { consumers, convSites, gatherSites, matmulSites } from '../weights.js';
+import { dropWeight, replaceNode, weightOnlyInt8, type QuantizeReport } from './int8.js';
+import { fromHalf, toHalf } from '../../protocol/fp16.js';
 
 export interface Int4Options {
   /** 16, 32, 64 or 128 (default 32). */
@@ -14,7 +17,10 @@ export interface Int4Options {
   symmetric?: boolean;
   /** MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute. */
   accuracyLevel?: number;
+  /** Weights kept out of 4 bits (e.g. the classifier head); see keptPrecision. */
   keepFloat?: string[];
+  /** What kept weights (and those too small or odd-shaped for int4) become: int8 weight-only (default) or float32. */
+  keptPrecision?: 'int8' | 'float32';
   /** Quantize embedding tables too (default true). */
   embeddings?: boolean;
 }
@@ -82,12 +88,15 @@ export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): Quantize
   const keep = new Set(options.keepFloat ?? []);
   const uses = consumers(g);
   const report: QuantizeReport = { quantized: [], kept: [] };
+  const int8Kept = (options.keptPrecision ?? 'int8') === 'int8';
+  const holdBack = (node: Parameters<typeof weightOnlyInt8>[1], weight: string) => {
+    if (int8Kept && (uses.get(weight)?.length ?? 0) === 1) weightOnlyInt8(g, node, weight);
+    report.kept.push(weight);
+  };
   for (const site of matmulSites(g)) {
-    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.k < blockSize) { report.kept.push(site.weight); continue; }
+    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.k < blockSize) { holdBack(site.node, site.weight); continue; }
     const q = quantizeInt4(g.initializers.get(site.weight)!, blockSize, symmetric);
-    g.initializers.delete(site.weight);
-    g.constants.delete(site.weight);
-    g.params.delete(site.weight);
+    dropWeight(g, site.weight);
     const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.n, q.blocks, blockSize / 2], q.packed));
     const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float32', [site.n, q.blocks], q.scales));
     const inputs = [site.node.inputs[0]!, packed, scales];
@@ -100,6 +109,20 @@ export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): Quantize
     report.quantized.push(site.weight);
   }
   if (report.quantized.length) g.opsets.set('com.microsoft', 1);
+  for (const site of convSites(g)) {
+    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.row % 2 !== 0) { holdBack(site.node, site.weight); continue; }
+    const block = tableBlockSize(site.row, blockSize);
+    const q = quantizeTableInt4(new Tensor('float32', [site.out, site.row], g.initializers.get(site.weight)!.data), block);
+    replaceNode(g, site.node, () => {
+      const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.out, site.row / 2], q.packed));
+      const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float16', [site.out, q.blocks], q.scales));
+      const rows = unpackInt4Rows(g, packed, scales, 1, q.blocks, block);
+      const filter = g.op1('Reshape', [rows, g.int64s(site.dims)], {}, { name: `${site.weight}.unpack` });
+      g.nodes.push({ ...site.node, inputs: [site.node.inputs[0]!, filter, ...site.node.inputs.slice(2)] });
+    });
+    dropWeight(g, site.weight);
+    report.quantized.push(site.weight);
+  }
   if (options.embeddings !== false) {
     for (const site of gatherSites(g)) {
       if (keep.has(site.table) || (uses.get(site.table)?.length ?? 0) > 1 || site.dim % 2 !== 0) { report.kept.push(site.table); continue; }
@@ -115,20 +138,26 @@ export function tableBlockSize(dim: number, blockSize: number): number {
   return dim % blockSize === 0 ? blockSize : dim;
 }
 
-export interface Int4Table { packed: Uint8Array; scales: Float32Array; blocks: number }
+export interface Int4Table { packed: Uint8Array; scales: Uint16Array; blocks: number }
 
-/** A [rows, dim] table as symmetric int4 codes (code - 8) * scale, `block` values per scale. */
+/**
+ * A [rows, dim] table as symmetric int4 codes (code - 8) * scale, `block` values per scale. Scales
+ * are float16 (half the bytes of float32; a table has a scale per 32 values or so).
+ */
 export function quantizeTableInt4(t: Tensor, block: number): Int4Table {
   const [rows, dim] = t.dims as [number, number];
   const data = t.data as Float32Array;
   const blocks = dim / block;
   const packed = new Uint8Array(rows * dim / 2);
-  const scales = new Float32Array(rows * blocks);
+  const scales = new Uint16Array(rows * blocks);
   for (let r = 0; r < rows; r++) for (let b = 0; b < blocks; b++) {
     let amax = 0;
     for (let j = b * block; j < (b + 1) * block; j++) amax = Math.max(amax, Math.abs(data[r * dim + j]!));
-    const scale = amax > 0 ? amax / 7 : 1;
-    scales[r * blocks + b] = scale;
+    // The codes are rounded against the float16 scale that the model will multiply by.
+    let half = toHalf(amax / 7);
+    if (fromHalf(half) === 0) half = toHalf(1);
+    scales[r * blocks + b] = half;
+    const scale = fromHalf(half);
     for (let j = b * block; j < (b + 1) * block; j++) {
       const code = Math.max(0, Math.min(15, Math.round(data[r * dim + j]! / scale) + 8));
       packed[(r * dim + j) >> 1]! |= code << ((j & 1) * 4);
@@ -143,33 +172,39 @@ export function dequantizeTableInt4(q: Int4Table, rows: number, dim: number): Fl
   const block = dim / q.blocks;
   for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) {
     const code = (q.packed[(r * dim + j) >> 1]! >> ((j & 1) * 4)) & 0xf;
-    out[r * dim + j] = (code - 8) * q.scales[r * q.blocks + Math.floor(j / block)]!;
+    out[r * dim + j] = (code - 8) * fromHalf(q.scales[r * q.blocks + Math.floor(j / block)]!);
   }
   return out;
+}
+
+/**
+ * Float values from int4 codes: `bytes` [...lead, blocks * block / 2] (two codes a byte, low nibble
+ * first) and float16 `scales` [...lead, blocks] give [...lead, blocks * block]. Plain ops (Floor, Mul, Sub,
+ * Concat, Reshape) that every onnxruntime build runs.
+ */
+function unpackInt4Rows(g: Graph, bytes: string, scales: string, lead: number, blocks: number, block: number): string {
+  const keep = Array<number>(lead).fill(0); // Reshape's 0 copies the leading dims as they are
+  const f = (v: number) => g.scalar(v, 'float32');
+  const values = g.op1('Cast', [bytes], { to: ONNX_DATA_TYPE.float32 });
+  const high = g.op1('Floor', [g.op1('Div', [values, f(16)])]);
+  const low = g.op1('Sub', [values, g.op1('Mul', [high, f(16)])]);
+  const last = g.int64s([-1]);
+  const pairs = g.op1('Concat', [g.op1('Unsqueeze', [low, last]), g.op1('Unsqueeze', [high, last])], { axis: -1 });
+  const codes = g.op1('Reshape', [pairs, g.int64s([...keep, blocks, block])]);
+  const scale = g.op1('Cast', [scales], { to: ONNX_DATA_TYPE.float32 });
+  const deq = g.op1('Mul', [g.op1('Sub', [codes, f(8)]), g.op1('Unsqueeze', [scale, last])]);
+  return g.op1('Reshape', [deq, g.int64s([...keep, blocks * block])]);
 }
 
 function quantizeGatherInt4(g: Graph, site: ReturnType<typeof gatherSites>[number], block: number): void {
   const q = quantizeTableInt4(g.initializers.get(site.table)!, block);
   const ids = site.node.inputs[1]!;
   const out = site.node.outputs[0]!;
-  const keepDims = Array<number>(g.rank(ids)).fill(0);
   replaceNode(g, site.node, () => {
     const packed = g.freshInitializer(`${site.table}.int4`, new Tensor('uint8', [site.rows, site.dim / 2], q.packed));
-    const scales = g.freshInitializer(`${site.table}.scales`, new Tensor('float32', [site.rows, q.blocks], q.scales));
-    const f = (v: number) => g.scalar(v, 'float32');
-    // Each byte holds two codes: low = byte mod 16 (even positions), high = floor(byte / 16).
-    const bytes = g.op1('Cast', [g.op1('Gather', [packed, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
-    const high = g.op1('Floor', [g.op1('Div', [bytes, f(16)])]);
-    const low = g.op1('Sub', [bytes, g.op1('Mul', [high, f(16)])]);
-    const last = g.int64s([-1]);
-    const pairs = g.op1('Concat', [g.op1('Unsqueeze', [low, last]), g.op1('Unsqueeze', [high, last])], { axis: -1 });
-    const codes = g.op1('Reshape', [pairs, g.int64s([...keepDims, q.blocks, block])]);
-    const rowScales = g.op1('Unsqueeze', [g.op1('Gather', [scales, ids], { axis: 0 }), last]);
-    const deq = g.op1('Mul', [g.op1('Sub', [codes, f(8)]), rowScales]);
-    const rows = g.op1('Reshape', [deq, g.int64s([...keepDims, site.dim])]);
+    const scales = g.freshInitializer(`${site.table}.scales`, new Tensor('float16', [site.rows, q.blocks], q.scales));
+    const rows = unpackInt4Rows(g, g.op1('Gather', [packed, ids], { axis: 0 }), g.op1('Gather', [scales, ids], { axis: 0 }), g.rank(ids), q.blocks, block);
     g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [rows], outputs: [out], attrs: {} });
   });
-  g.initializers.delete(site.table);
-  g.constants.delete(site.table);
-  g.params.delete(site.table);
+  dropWeight(g, site.table);
 }

@@ -1,9 +1,10 @@
 // int8: weights symmetric per output channel, activations quantized at run time
 // (DynamicQuantizeLinear + MatMulInteger, which onnxruntime-node and -web both run), embedding
-// tables int8 per row with the scale applied after the Gather.
+// tables int8 per row with the scale applied after the Gather, conv filters int8 per output channel
+// behind a DequantizeLinear (weight-only: the file shrinks, the conv runs in float).
 import type { Graph, Node } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
-import { consumers, gatherSites, matmulSites } from '../weights.js';
+import { consumers, convSites, gatherSites, matmulSites } from '../weights.js';
 
 export interface Int8Options {
   /** Initializer names to keep in float32 (e.g. the classifier head). */
@@ -44,6 +45,13 @@ export function quantizePerRow(t: Tensor): { q: Int8Array; scale: Float32Array }
   return { q, scale };
 }
 
+/** Removes a float weight that a quantized copy replaced. */
+export function dropWeight(g: Graph, name: string): void {
+  g.initializers.delete(name);
+  g.constants.delete(name);
+  g.params.delete(name);
+}
+
 export function replaceNode(g: Graph, old: Node, build: () => void): void {
   // Build the replacement at the end, then move its nodes to where the old node was, so that the
   // node list stays in topological order.
@@ -52,6 +60,25 @@ export function replaceNode(g: Graph, old: Node, build: () => void): void {
   build();
   const added = g.nodes.splice(before);
   g.nodes.splice(at, 1, ...added);
+}
+
+/**
+ * Weight-only int8 for the weight input of one MatMul ([K, N], a scale per column) or Conv
+ * ([out, ...], a scale per filter): int8 codes behind a DequantizeLinear, the op itself in float.
+ */
+export function weightOnlyInt8(g: Graph, node: Node, weight: string): void {
+  const w = g.initializers.get(weight)!;
+  const conv = node.opType === 'Conv';
+  const channels = conv ? w.dims[0]! : w.dims[1]!;
+  const { q, scale } = conv ? quantizePerRow(new Tensor('float32', [channels, w.size / channels], w.data)) : quantizePerColumn(w);
+  replaceNode(g, node, () => {
+    const wq = g.freshInitializer(`${weight}.int8`, new Tensor('int8', [...w.dims], q));
+    const ws = g.freshInitializer(`${weight}.scale`, new Tensor('float32', [channels], scale));
+    const wzp = g.freshInitializer(`${weight}.zero_point`, new Tensor('int8', [channels], new Int8Array(channels)));
+    const deq = g.op1('DequantizeLinear', [wq, ws, wzp], { axis: conv ? 0 : 1 }, { name: `${weight}.dq` });
+    g.nodes.push({ ...node, inputs: node.inputs.map((i) => (i === weight ? deq : i)) });
+  });
+  dropWeight(g, weight);
 }
 
 export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeReport {
@@ -73,9 +100,12 @@ export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeRepor
       // Keep the original output name for the consumers.
       g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [scaled], outputs: [out], attrs: {} });
     });
-    g.initializers.delete(site.weight);
-    g.constants.delete(site.weight);
-    g.params.delete(site.weight);
+    dropWeight(g, site.weight);
+    report.quantized.push(site.weight);
+  }
+  for (const site of convSites(g)) {
+    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1) { report.kept.push(site.weight); continue; }
+    weightOnlyInt8(g, site.node, site.weight);
     report.quantized.push(site.weight);
   }
   if (options.embeddings !== false) {
@@ -91,9 +121,7 @@ export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeRepor
         const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 })]);
         g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [deq], outputs: [out], attrs: {} });
       });
-      g.initializers.delete(site.table);
-      g.constants.delete(site.table);
-      g.params.delete(site.table);
+      dropWeight(g, site.table);
       report.quantized.push(site.table);
     }
   }
