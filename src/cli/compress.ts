@@ -1,10 +1,12 @@
 // `minnow compress`: a thin shell over src/compress.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { compressModel } from '../compress/compress.js';
+import { compressModel, type CompressOptions } from '../compress/compress.js';
 import { parseStructuredTargets } from '../compress/prune/structured.js';
+import { sensitivityScan, type SensitivityRow } from '../compress/sensitivity.js';
 import { writeFileAtomic } from '../train/checkpoint.js';
-import { ModelFileError } from '../train/evaluate.js';
+import { ModelFileError, evaluateModel } from '../train/evaluate.js';
+import { int } from './options.js';
 import { UsageError } from './errors.js';
 
 export function addCompressCommand(program: Command): void {
@@ -31,23 +33,45 @@ export function addCompressCommand(program: Command): void {
       if (!Number.isInteger(n) || n < 0 || n > 4) throw new InvalidArgumentError('--accuracy-level must be 0-4');
       return n;
     }, 0)
-    .addOption(new Option('--keep <which>', 'weight matrices kept at higher precision (float32 under int8; see --kept-precision under int4)').choices(['last', 'first,last', 'none']).default('last'))
+    .option('--keep <which>', 'weights kept at higher precision (float32 under int8; see --kept-precision under int4): last, first,last, none, or scan:N (the N most sensitive on --data\'s validation split)', (v) => {
+      if (!['last', 'first,last', 'none'].includes(v) && !/^scan:\d+$/.test(v)) throw new InvalidArgumentError('--keep must be last, first,last, none or scan:N');
+      return v;
+    }, 'last')
+    .option('--data <name|path>', 'with --keep scan:N: the data set whose validation split measures sensitivity')
+    .option('--limit <n>', 'with --keep scan:N: use at most N examples per split', int('--limit'))
     .addOption(new Option('--kept-precision <p>', 'int4: what kept matrices become').choices(['int8', 'float32']).default('int8'))
     .requiredOption('--out <file>', 'compressed model.onnx to write')
     .action(async (model: string, o) => {
       if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
       let input: Uint8Array;
       try { input = readFileSync(model); } catch { throw new ModelFileError(`model file '${model}' not found`); }
+      const scan = /^scan:(\d+)$/.exec(o.keep);
+      if (scan && !o.quantize) throw new UsageError('--keep scan:N ranks weights for quantization: give --quantize');
+      if (scan && !o.data) throw new UsageError('--keep scan:N needs --data to measure on (its validation split)');
+      const quantize: CompressOptions = { quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keptPrecision: o.keptPrecision };
       let result;
+      let sensitivity: SensitivityRow[] | undefined;
       try {
-        result = compressModel(input, { structured: o.structured, prune: o.prune, quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keep: o.keep, keptPrecision: o.keptPrecision });
+        if (scan) {
+          // Prune first (if asked), then rank the pruned model's weights and quantize it.
+          const pruned = o.structured || o.prune !== undefined ? compressModel(input, { structured: o.structured, prune: o.prune }).bytes : input;
+          const loss = async (bytes: Uint8Array) => (await evaluateModel(bytes, { data: o.data, split: 'validation', dataOptions: { limit: o.limit } }, model)).loss!;
+          const ranked = await sensitivityScan(pruned, { ...quantize, loss, onProgress: (done, total) => process.stderr.write(`\rsensitivity scan: ${done}/${total} weights`) });
+          process.stderr.write('\n');
+          sensitivity = ranked.rows;
+          result = compressModel(pruned, { ...quantize, keep: ranked.rows.slice(0, Number(scan[1])).map((r) => r.weight) });
+        } else {
+          result = compressModel(input, { ...quantize, structured: o.structured, prune: o.prune, keep: o.keep });
+        }
       } catch (err) {
+        if (err instanceof ModelFileError) throw err;
         throw new ModelFileError(`${model}: ${(err as Error).message}`);
       }
       if (result.report.unknown_ops.length) {
         process.stderr.write(`warning: ops the quantizer does not know were passed through unchanged: ${result.report.unknown_ops.join(', ')}\n`);
       }
       await writeFileAtomic(o.out, result.bytes);
-      process.stdout.write(JSON.stringify({ out: o.out, ...result.report, ratio: Number((result.report.size_after / result.report.size_before).toFixed(4)) }, null, 2) + '\n');
+      const ratio = Number((result.bytes.length / input.length).toFixed(4));
+      process.stdout.write(JSON.stringify({ out: o.out, ...result.report, size_before: input.length, ratio, ...(sensitivity ? { sensitivity } : {}) }, null, 2) + '\n');
     });
 }

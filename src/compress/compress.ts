@@ -22,8 +22,11 @@ export interface CompressOptions {
   /** int4: per-block zero points instead of symmetric codes. */
   zeroPoints?: boolean;
   accuracyLevel?: number;
-  /** Which weight matrices stay at higher precision: the last (the head, default), first and last, or none. */
-  keep?: 'last' | 'first,last' | 'none';
+  /**
+   * Which weights stay at higher precision: the last matrix (the head, default), the first and
+   * last, none, or a list of weight names (e.g. from sensitivityScan).
+   */
+  keep?: 'last' | 'first,last' | 'none' | string[];
   /** Under int4, what the kept matrices become: int8 weight-only (default) or float32. Under int8 they stay float32. */
   keptPrecision?: 'int8' | 'float32';
 }
@@ -61,7 +64,8 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   const unknown = [...new Set(graph.nodes.filter((n) => !KNOWN_OPS.has(n.opType)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
   const sites = matmulSites(graph);
   const keep = options.keep ?? 'last';
-  const keepFloat = keep === 'none' || sites.length === 0 ? [] : keep === 'last' ? [sites.at(-1)!.weight] : [sites[0]!.weight, sites.at(-1)!.weight];
+  const keepFloat = Array.isArray(keep) ? keep
+    : keep === 'none' || sites.length === 0 ? [] : keep === 'last' ? [sites.at(-1)!.weight] : [sites[0]!.weight, sites.at(-1)!.weight];
   const report = options.quantize === 'int8'
     ? quantizeInt8(graph, { keepFloat })
     : options.quantize === 'int4'

@@ -4,3 +4,4 @@ export { pruneStructured, parseStructuredTargets, StructuredPruneError, type Str
 export { quantizeInt8, quantizePerColumn, quantizePerRow, type Int8Options, type QuantizeReport } from './quantize/int8.js';
 export { quantizeGraphInt4, quantizeInt4, dequantizeInt4, quantizeTableInt4, dequantizeTableInt4, type Int4Options, type Int4Weight } from './quantize/int4.js';
 export { matmulSites, gatherSites } from './weights.js';
+export { sensitivityScan, type SensitivityRow, type SensitivityOptions } from './sensitivity.js';

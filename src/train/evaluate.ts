@@ -40,7 +40,17 @@ function meta(graph: Graph, key: string, file: string): string {
 export interface EvalOptions { data: string; split?: Split; device?: Device; batch?: number; dataOptions?: LoadOptions }
 
 export async function evaluateModelFile(file: string, options: EvalOptions): Promise<Record<string, number>> {
-  const { graph } = readModelFile(file);
+  return evaluateGraph(readModelFile(file).graph, options, file);
+}
+
+/** The same as evaluateModelFile for a model in memory (e.g. each candidate of a sensitivity scan). */
+export async function evaluateModel(bytes: Uint8Array, options: EvalOptions, name = 'the model'): Promise<Record<string, number>> {
+  let graph: Graph;
+  try { graph = decodeModel(bytes).graph; } catch (err) { throw new ModelFileError(`${name}: ${(err as Error).message}`); }
+  return evaluateGraph(graph, options, name);
+}
+
+async function evaluateGraph(graph: Graph, options: EvalOptions, file: string): Promise<Record<string, number>> {
   const task = meta(graph, META.task, file) as Task;
   const preprocessing = JSON.parse(meta(graph, META.preprocessing, file)) as Preprocessing;
   const data = loadDataset(options.data, task, options.dataOptions);

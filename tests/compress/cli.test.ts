@@ -40,6 +40,23 @@ describe('minnow compress', () => {
     }
   });
 
+  it('--keep scan:N holds back the weights whose quantization raises the validation loss most', async () => {
+    const out = tmp();
+    await train({ task: 'image', data: 'fashion-mnist', model: 'mlp:hidden=64x2', epochs: 1, batch: 32, lr: 3e-3, out, dataOptions: { limit: 640 } });
+    const file = path.join(out, 'scan.onnx');
+    const r = minnow('compress', path.join(out, 'model.onnx'), '--quantize', 'int4', '--block-size', '16', '--keep', 'scan:1', '--data', 'fashion-mnist', '--limit', '640', '--out', file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/sensitivity scan: 3\/3 weights/);
+    const summary = JSON.parse(r.stdout);
+    const rows = summary.sensitivity as { weight: string; loss: number; increase: number }[];
+    expect(rows.map((x) => x.weight).sort()).toEqual(['fc0.weight', 'fc1.weight', 'head.weight']);
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.increase).toBeGreaterThanOrEqual(rows[i]!.increase);
+    expect(summary.kept).toEqual([rows[0]!.weight]);
+    const bad = minnow('compress', path.join(out, 'model.onnx'), '--quantize', 'int4', '--keep', 'scan:1', '--out', file);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--keep scan:N needs --data/);
+  });
+
   it('passes unknown ops through with a warning, and compresses a model without minnow metadata', () => {
     const model = buildModel({ kind: 'mlp', hidden: [64] }, { task: 'image', numClasses: 4, imageShape: [1, 8, 8] }, { seed: 1 });
     const g = model.graph;
