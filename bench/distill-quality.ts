@@ -14,7 +14,7 @@ const { values } = parseArgs({ options: {
   'teacher-model': { type: 'string' }, data: { type: 'string' }, student: { type: 'string' },
   epochs: { type: 'string', default: '3' }, seeds: { type: 'string', default: '0,1,2' }, lr: { type: 'string', default: '0.001' },
   batch: { type: 'string', default: '32' }, alpha: { type: 'string', default: '0.5' }, temperature: { type: 'string', default: '2' },
-  'top-k': { type: 'string', default: '32' }, limit: { type: 'string' },
+  'top-k': { type: 'string', default: '32' }, limit: { type: 'string' }, augment: { type: 'boolean', default: false },
 } });
 if (!values['teacher-model'] || !values.data || !values.student) throw new Error('need --teacher-model, --data and --student');
 const seeds = values.seeds!.split(',').map(Number);
@@ -28,7 +28,7 @@ const rows: Record<string, unknown>[] = [];
 for (const seed of seeds) {
   const common = {
     data: values.data, student: values.student, epochs: Number(values.epochs), batch: Number(values.batch), lr: Number(values.lr),
-    seed, cacheDir, dataOptions, checkpointEvery: 100_000,
+    seed, cacheDir, dataOptions, checkpointEvery: 100_000, augment: values.augment,
   };
   const t0 = Date.now();
   const kd = await distill({ ...common, teachers: [server.url], alpha: Number(values.alpha), temperature: Number(values.temperature), topK: Number(values['top-k']), out: mkdtempSync(path.join(tmpdir(), 'minnow-kdq-')) });
@@ -48,6 +48,7 @@ const mean = (k: 'kd' | 'no_teacher') => rows.reduce((a, r) => a + (r[k] as numb
 const teacherScore = task === 'lm' ? undefined : teacherTest.accuracy;
 console.log(JSON.stringify({
   date: new Date().toISOString().slice(0, 10), task, data: values.data, student: values.student, epochs: Number(values.epochs),
+  alpha: Number(values.alpha), temperature: Number(values.temperature), augment: values.augment,
   metric: task === 'lm' ? 'validation loss (nats/token, lower is better)' : 'test accuracy',
   teacher: { file: values['teacher-model'], params: server.model.params, test: teacherTest },
   student_params: (rows as unknown as { student_params: number }).student_params,

@@ -22,7 +22,7 @@ export const STUDENT_PRESETS: Record<Task, string> = {
 /** The run's own settings mean what they mean for `minnow train` (TrainJobOptions). */
 export interface DistillOptions extends Pick<TrainJobOptions,
   'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' | 'checkpointEvery' |
-  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom'> {
+  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom' | 'augment'> {
   /** ws:// URLs of teachers serving the same model (failover in order). */
   teachers?: string[];
   token?: string;
@@ -96,7 +96,10 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
   const alpha = saved?.alpha ?? options.alpha ?? 0.5;
   // Full distributions for small label sets; top-k for vocabularies.
   const topK = task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0;
-  const cache = info ? new SoftLabelCache(cacheRoot, info.teacher_id, temperature, topK) : undefined;
+  // Augmented views are new inputs every epoch: the teacher labels each, and caching them would
+  // only fill the disk.
+  if (options.augment && options.offline) throw new Error('--augment needs the teacher for every new view of an example; it cannot run --offline');
+  const cache = info && !options.augment ? new SoftLabelCache(cacheRoot, info.teacher_id, temperature, topK) : undefined;
 
   const padId = info?.preprocessing ? ((JSON.parse(info.preprocessing) as { pad_id?: number }).pad_id ?? 0) : 0;
   /** Soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
@@ -104,10 +107,10 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
     const n = batch.labels!.dims[0]!;
     const rows = Array.from({ length: n }, (_, r) => rowOf(batch, r));
     const digests = rows.map(inputDigest);
-    const parts = await Promise.all(digests.map((d) => cache!.get(d)));
+    const parts = await Promise.all(digests.map((d) => cache?.get(d)));
     const missing = parts.flatMap((p, i) => (p ? [] : [i]));
     if (missing.length) {
-      if (!client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${cache!.dir}); run online with --teacher first`);
+      if (!client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${cache?.dir}); run online with --teacher first`);
       const request = stackRows(missing.map((i) => rows[i]!), padId);
       const msg = await client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature, topK });
       const answers = splitFeeds(feedsOf(msg), missing.length);
@@ -115,7 +118,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       missing.forEach((i, j) => {
         parts[i] = answers[j];
         // A batch may hold the same example twice (duplicate mails); store it once.
-        if (!stored.has(digests[i]!)) cache!.put(digests[i]!, answers[j]!);
+        if (cache && !stored.has(digests[i]!)) cache.put(digests[i]!, answers[j]!);
         stored.add(digests[i]!);
       });
     }
@@ -142,7 +145,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       task, data: options.data, model: options.initFrom ? options.student : (options.student ?? STUDENT_PRESETS[task]), initFrom: options.initFrom, epochs: options.epochs, batch: options.batch,
       lr: options.lr, seed: options.seed, device: options.device, out: options.out, resume: options.resume, maxSteps: options.maxSteps,
       checkpointEvery: options.checkpointEvery, threads: options.threads, dataOptions: options.dataOptions,
-      onEvent: options.onEvent, signal: options.signal, prune: options.prune,
+      onEvent: options.onEvent, signal: options.signal, prune: options.prune, augment: options.augment,
       vocabSize: info?.tokenizer ? undefined : 4000,
       teacher: {
         tokenizerJson: info?.tokenizer,

@@ -36,12 +36,14 @@ export function addDistillCommand(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity while distilling', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
+    .option('--augment', 'augment training batches (images: shifts and flips; text: random windows of long texts); the teacher labels each view')
     .option('--init-from <model.onnx>', 'start the student from this model (e.g. a structured-pruned student) instead of --student')
     .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
     .action(async (o) => {
       const noTeacher = o.teacher === false; // commander's negation of --teacher
       const teachers: string[] = Array.isArray(o.teacher) ? o.teacher : [];
       if (!noTeacher && !o.offline && !o.resume && teachers.length === 0) throw new UsageError('give --teacher ws://HOST:PORT (or --offline, or --no-teacher for the baseline)');
+      if (o.augment && o.offline) throw new UsageError('--augment needs the teacher for every new view of an example; it cannot run --offline');
       const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').split('\n')[0]!.trim() : undefined;
       const baseline = o.baseline ? JSON.parse(readFileSync(o.baseline, 'utf8')) : undefined;
       const controller = new AbortController();
@@ -51,7 +53,7 @@ export function addDistillCommand(program: Command): void {
         epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, device: o.device, out: o.out, resume: o.resume,
         offline: o.offline, noTeacher, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
         maxSteps: o.maxSteps, checkpointEvery: o.checkpointEvery, threads: o.threads, dataOptions: { limit: o.limit },
-        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined, initFrom: o.initFrom,
+        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined, initFrom: o.initFrom, augment: o.augment,
         onEvent: trainProgress(), signal: controller.signal,
       });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -55,6 +55,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
+    .option('--augment', 'augment training batches: images shifted up to 2 px and flipped, texts longer than ctx cut at a random window')
     .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)')
     .action(async (o) => {
       const controller = new AbortController();
@@ -65,7 +66,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
       };
       process.once('SIGINT', onSigint);
       const report = await train({
-        task: o.task as Task, data: o.data, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), initFrom: o.initFrom, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
+        task: o.task as Task, data: o.data, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), initFrom: o.initFrom, augment: o.augment, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
         device: o.device, out: o.out, resume: o.resume, maxSteps: o.maxSteps, tokenizer: o.tokenizer, vocabSize: o.vocabSize,
         optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
         evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,

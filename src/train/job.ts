@@ -56,6 +56,8 @@ export interface TrainJobOptions {
   prune?: PruneSchedule;
   /** Start from this model file's weights (and its architecture, tokenizer and labels). */
   initFrom?: string;
+  /** Augment training batches: images shifted up to 2 px and flipped; texts longer than ctx cut at a random window. */
+  augment?: boolean;
 }
 
 export interface PruneSchedule {
@@ -123,7 +125,7 @@ export interface TrainReport {
 interface RunConfig {
   task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
-  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean;
 }
 
 const LN2 = Math.log(2);
@@ -177,7 +179,8 @@ function prepare(config: RunConfig, arch: ArchConfig, tokenizerJson: string | un
   }
   const source = (split: Split) => {
     const ex = data.splits[split];
-    return new TextClassificationSource(ex.map((e) => tokenizer.encode(e.text).slice(0, ctx)), ex.map((e) => e.label), tokenizer.padId);
+    // Augmented runs draw windows from up to 4 contexts' worth of each text.
+    return new TextClassificationSource(ex.map((e) => tokenizer.encode(e.text, split === 'train' && config.augment ? 4 * ctx : ctx)), ex.map((e) => e.label), tokenizer.padId, ctx);
   };
   return {
     data, tokenizer, preprocessing, labels: data.labels,
@@ -201,7 +204,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
-    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune,
+    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment,
   };
   if (resumed && options.epochs) config.epochs = options.epochs;
   const arch = parseModelSpec(config.model);
@@ -292,7 +295,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   outer: for (let epoch = cursor.epoch; epoch < config.epochs; epoch++) {
     const start = epoch === cursor.epoch ? cursor.index : 0;
     let index = start;
-    const batches = lookahead(iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start }), hooks?.softLabels, hooks?.prefetch ?? 8);
+    const batches = lookahead(iterateBatches(sources.train, { batchSize: config.batch, seed: config.seed, epoch, startBatch: start, augment: config.augment }), hooks?.softLabels, hooks?.prefetch ?? 8);
     for (const { batch, soft } of batches) {
       if (options.signal?.aborted || trainer.step >= stopAt) { interrupted = options.signal?.aborted ?? false; break outer; }
       if (config.prune && (trainer.step % 10 === 0 || trainer.step === totalSteps - 1)) {

@@ -7,7 +7,7 @@ import { splitOf, fnv1a } from '../../src/data/split.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { loadDataset, stripHeaders, parseJsonlFile, parseCsvFile, DataError, loadCorpus } from '../../src/data/datasets.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON } from '../../src/data/tokenizers/index.js';
-import { LanguageModelSource, TextClassificationSource, epochOrder } from '../../src/data/batching.js';
+import { ImageSource, LanguageModelSource, TextClassificationSource, epochOrder, iterateBatches } from '../../src/data/batching.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-data-'));
 
@@ -141,6 +141,41 @@ describe('batching', () => {
     const b = src.make([1]);
     expect(b.input_ids!.toNumbers()).toEqual([4, 5, 6]);
     expect(b.labels!.toNumbers()).toEqual([5, 6, 7]);
+  });
+  it('augmentation: text windows of ctx tokens, image shifts and flips, drawn from (seed, epoch, batch)', () => {
+    const text = new TextClassificationSource([[1, 2, 3, 4, 5, 6, 7, 8], [9, 10]], [1, 0], 0, 3);
+    expect(text.make([0, 1]).input_ids!.toNumbers()).toEqual([1, 2, 3, 9, 10, 0]); // no augmentation: the first ctx tokens
+    const starts = new Set<number>();
+    let first = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const [b] = iterateBatches(text, { batchSize: 2, seed, epoch: 0, shuffle: false, augment: true });
+      const ids = b!.input_ids!.toNumbers();
+      expect(ids.slice(1, 3)).toEqual([ids[0]! + 1, ids[0]! + 2]); // a contiguous window
+      expect(ids.slice(3)).toEqual([9, 10, 0]); // a short text is never cut
+      starts.add(ids[0]!);
+      first += Number(ids[0] === 1);
+    }
+    expect([...starts].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    // Half the views are the start of the text, the view a model is tested on.
+    expect(first / 200).toBeGreaterThan(0.45);
+
+    const pixels = Float32Array.from({ length: 16 }, (_, i) => i + 1);
+    const images = new ImageSource([{ pixels, label: 3 }], [1, 4, 4], { mean: 0, std: 1 }, { shift: 1, flip: true });
+    expect(images.make([0]).pixels!.toNumbers()).toEqual([...pixels]);
+    const seen = new Set<string>();
+    for (let epoch = 0; epoch < 60; epoch++) {
+      const opts = { batchSize: 1, seed: 7, epoch, shuffle: false, augment: true };
+      const [a] = iterateBatches(images, opts);
+      const [again] = iterateBatches(images, opts);
+      const v = a!.pixels!.toNumbers();
+      expect(again!.pixels!.toNumbers()).toEqual(v);
+      // Every output pixel is background (0) or one of the source's, each used at most once.
+      const used = v.filter((x) => x !== 0);
+      expect(new Set(used).size).toBe(used.length);
+      expect(used.length).toBeGreaterThanOrEqual(9);
+      seen.add(v.join());
+    }
+    expect(seen.size).toBeGreaterThan(8); // 9 shifts x 2 flips
   });
   it('epoch order depends only on seed and epoch', () => {
     expect(epochOrder(10, 1, 2)).toEqual(epochOrder(10, 1, 2));

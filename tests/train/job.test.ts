@@ -37,8 +37,9 @@ describe('train job', () => {
     expect(metrics.accuracy).toBeCloseTo((report.metrics as { accuracy: number }).accuracy, 6);
   });
 
-  it('resuming from a checkpoint gives the same losses as a run that never stopped', async () => {
-    const base: Omit<TrainJobOptions, 'out'> = { task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=16,heads=2,ff=32,ctx=32', epochs: 2, batch: 16, lr: 3e-3, vocabSize: 300, dataOptions: { limit: 96 } };
+  const unaugmented = new Map<number, number>();
+  for (const augment of [false, true]) it(`resuming from a checkpoint gives the same losses as a run that never stopped${augment ? ' (augmented)' : ''}`, async () => {
+    const base: Omit<TrainJobOptions, 'out'> = { task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=16,heads=2,ff=32,ctx=32', epochs: 2, batch: 16, lr: 3e-3, vocabSize: 300, dataOptions: { limit: 96 }, augment };
     const straight = collectLosses();
     await train({ ...base, out: tmp(), onEvent: straight.onEvent });
     const out = tmp();
@@ -53,6 +54,9 @@ describe('train job', () => {
       const resumed = first.losses.get(step) ?? second.losses.get(step);
       expect(resumed, `step ${step}`).toBeCloseTo(loss, 5);
     }
+    // Augmented batches (random windows of mails longer than ctx) train on other inputs.
+    if (!augment) for (const [k, v] of straight.losses) unaugmented.set(k, v);
+    else expect([...straight.losses].some(([step, loss]) => Math.abs(loss - unaugmented.get(step)!) > 1e-3)).toBe(true);
   });
 
   it('language model: reports loss and bits per char', async () => {
