@@ -6,17 +6,22 @@ import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 
-const arch: TransformerConfig = { kind: 'transformer', layers: 2, dim: 32, heads: 4, ff: 64, ctx: 24 };
 const VOCAB = 30;
+// The second has the head width of a structured-pruned model: 3 heads of 8 over dim 32.
+const archs: TransformerConfig[] = [
+  { kind: 'transformer', layers: 2, dim: 32, heads: 4, ff: 64, ctx: 24 },
+  { kind: 'transformer', layers: 2, dim: 32, heads: 3, headDim: 8, ff: 64, ctx: 24 },
+];
 
 describe('decoder with past keys/values', () => {
-  it('matches the full model at once and incrementally', async () => {
+  for (const arch of archs) it(`matches the full model at once and incrementally (${arch.heads} heads of ${arch.headDim ?? arch.dim / arch.heads})`, async () => {
+    const heads = arch.heads, headDim = arch.headDim ?? arch.dim / arch.heads;
     const lm = buildModel(arch, { task: 'lm', vocabSize: VOCAB }, { seed: 4 });
     const full = await createSession(encodeModel(lm.graph));
     const dec = await createSession(encodeModel(decoderFromTrained(lm.graph, arch, VOCAB)));
     const tokens = [3, 7, 1, 29, 4, 4, 18, 2, 9, 11];
     const expected = (await run(full, { input_ids: Tensor.fromNumbers('int64', [1, tokens.length], tokens) })).logits!.data as Float32Array;
-    const empty = () => new Tensor('float32', [1, 4, 0, 8], new Float32Array(0));
+    const empty = () => new Tensor('float32', [1, heads, 0, headDim], new Float32Array(0));
     const pasts: Record<string, Tensor> = {};
     for (let i = 0; i < arch.layers; i++) { pasts[pastKeyName(i)] = empty(); pasts[pastValueName(i)] = empty(); }
     // Prefix of 6 at once, then one token at a time.
@@ -28,7 +33,7 @@ describe('decoder with past keys/values', () => {
       for (let i = 0; i < arch.layers; i++) { feeds[pastKeyName(i)] = state[presentKeyName(i)]!; feeds[pastValueName(i)] = state[presentValueName(i)]!; }
       state = await run(dec, feeds);
       got.push(...(state.logits!.data as Float32Array));
-      expect(state[presentKeyName(0)]!.dims).toEqual([1, 4, t + 1, 8]);
+      expect(state[presentKeyName(0)]!.dims).toEqual([1, heads, t + 1, headDim]);
     }
     expect(got.length).toBe(expected.length);
     let max = 0;
