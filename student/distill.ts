@@ -22,7 +22,7 @@ export const STUDENT_PRESETS: Record<Task, string> = {
 /** The run's own settings mean what they mean for `minnow train` (TrainJobOptions). */
 export interface DistillOptions extends Pick<TrainJobOptions,
   'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' | 'checkpointEvery' |
-  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom' | 'augment'> {
+  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom' | 'augment' | 'qat'> {
   /** ws:// URLs of teachers serving the same model (failover in order). */
   teachers?: string[];
   token?: string;
@@ -145,7 +145,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       task, data: options.data, model: options.initFrom ? options.student : (options.student ?? STUDENT_PRESETS[task]), initFrom: options.initFrom, epochs: options.epochs, batch: options.batch,
       lr: options.lr, seed: options.seed, device: options.device, out: options.out, resume: options.resume, maxSteps: options.maxSteps,
       checkpointEvery: options.checkpointEvery, threads: options.threads, dataOptions: options.dataOptions,
-      onEvent: options.onEvent, signal: options.signal, prune: options.prune, augment: options.augment,
+      onEvent: options.onEvent, signal: options.signal, prune: options.prune, augment: options.augment, qat: options.qat,
       vocabSize: info?.tokenizer ? undefined : 4000,
       teacher: {
         tokenizerJson: info?.tokenizer,

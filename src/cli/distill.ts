@@ -1,6 +1,6 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
-import { int, num, device, pruneSchedule } from './options.js';
+import { int, num, device, pruneSchedule, qat } from './options.js';
 import { Command } from 'commander';
 import { distill } from '../../student/distill.js';
 import { trainProgress } from './progress.js';
@@ -36,6 +36,7 @@ export function addDistillCommand(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity while distilling', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
+    .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware distillation: the student trains as minnow compress will store it', qat)
     .option('--augment', 'augment training batches (images: shifts and flips; text: random windows of long texts); the teacher labels each view')
     .option('--init-from <model.onnx>', 'start the student from this model (e.g. a structured-pruned student) instead of --student')
     .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
@@ -53,7 +54,7 @@ export function addDistillCommand(program: Command): void {
         epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, device: o.device, out: o.out, resume: o.resume,
         offline: o.offline, noTeacher, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
         maxSteps: o.maxSteps, checkpointEvery: o.checkpointEvery, threads: o.threads, dataOptions: { limit: o.limit },
-        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined, initFrom: o.initFrom, augment: o.augment,
+        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined, initFrom: o.initFrom, augment: o.augment, qat: o.qat,
         onEvent: trainProgress(), signal: controller.signal,
       });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

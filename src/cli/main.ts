@@ -3,7 +3,7 @@
 // library function and prints its result.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { int, num, device, pruneSchedule } from './options.js';
+import { int, num, device, pruneSchedule, qat } from './options.js';
 import { Command, Option } from 'commander';
 import { train } from '../train/job.js';
 import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
@@ -55,6 +55,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
+    .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware training: the forward pass sees the weights as minnow compress will store them (defaults of compress: --keep last)', qat)
     .option('--augment', 'augment training batches: images shifted up to 2 px and flipped, texts longer than ctx cut at a random window')
     .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)')
     .action(async (o) => {
@@ -66,7 +67,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
       };
       process.once('SIGINT', onSigint);
       const report = await train({
-        task: o.task as Task, data: o.data, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), initFrom: o.initFrom, augment: o.augment, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
+        task: o.task as Task, data: o.data, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), initFrom: o.initFrom, augment: o.augment, qat: o.qat, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
         device: o.device, out: o.out, resume: o.resume, maxSteps: o.maxSteps, tokenizer: o.tokenizer, vocabSize: o.vocabSize,
         optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
         evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,

@@ -25,3 +25,10 @@ export const pruneSchedule = (v: string) => {
   if (!m || !(start < end)) throw new InvalidArgumentError('--prune-schedule must be START:END, fractions of the run with START < END (e.g. 0.1:0.7)');
   return { start, end };
 };
+
+/** `--qat int4`, `--qat int4:64` (block size) or `--qat int8`: quantization-aware training. */
+export const qat = (v: string) => {
+  const m = /^(int8|int4)(?::(16|32|64|128))?$/.exec(v);
+  if (!m || (m[1] === 'int8' && m[2])) throw new InvalidArgumentError('--qat must be int8, int4 or int4:BLOCK (16, 32, 64, 128)');
+  return { quantize: m[1] as 'int8' | 'int4', blockSize: m[2] ? Number(m[2]) : 32 };
+};

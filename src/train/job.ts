@@ -21,6 +21,7 @@ import { META, FORMAT_VERSION, weightsDigest, type Preprocessing } from './metad
 import type { OptimizerConfig } from './optimizers.js';
 import { prunableWeights } from '../compress/prune/magnitude.js';
 import { initialParams, readInitModel } from './init-from.js';
+import { fakeQuantPlan, type FakeQuantOptions } from '../compress/quantize/fake.js';
 
 export interface TrainJobOptions {
   task: Task;
@@ -58,6 +59,8 @@ export interface TrainJobOptions {
   initFrom?: string;
   /** Augment training batches: images shifted up to 2 px and flipped; texts longer than ctx cut at a random window. */
   augment?: boolean;
+  /** Quantization-aware training: the forward pass sees the weights as `minnow compress` will store them. */
+  qat?: FakeQuantOptions;
 }
 
 export interface PruneSchedule {
@@ -125,7 +128,7 @@ export interface TrainReport {
 interface RunConfig {
   task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
-  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean; qat?: FakeQuantOptions;
 }
 
 const LN2 = Math.log(2);
@@ -204,7 +207,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
-    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment,
+    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment, qat: options.qat,
   };
   if (resumed && options.epochs) config.epochs = options.epochs;
   const arch = parseModelSpec(config.model);
@@ -236,6 +239,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
     maxGradNorm: config.maxGradNorm, labelSmoothing: config.labelSmoothing, device: options.device, threads: options.threads,
     buildLoss: hooks?.buildLoss,
     prunable: config.prune ? prunableWeights : undefined,
+    fakeQuant: config.qat ? (g) => fakeQuantPlan(g, config.qat!) : undefined,
   });
 
   if (init) {
@@ -361,6 +365,8 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   };
   if (config.prune) report.sparsity = trainer.sparsity();
   if (config.initFrom) report.init_from = config.initFrom;
+  // The weights in model.onnx (and the metrics) are the fake-quantized ones.
+  if (config.qat) report.qat = config.qat;
   if (hooks?.softLabels) report.teacher_wait_share = waitSeconds / Math.max(1e-9, stepSeconds);
   if (hooks?.reportExtra) Object.assign(report, hooks.reportExtra(report));
   await writeFileAtomic(path.join(options.out, 'report.json'), JSON.stringify(report, null, 2) + '\n');

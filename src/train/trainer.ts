@@ -12,6 +12,7 @@ import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optim
 import { warmupCosine } from './schedule.js';
 import { META, weightsDigest } from './metadata.js';
 import { magnitudeMask, magnitudeThreshold } from '../compress/prune/magnitude.js';
+import type { FakeQuantizer } from '../compress/quantize/fake.js';
 
 export type Batch = Record<string, Tensor>;
 
@@ -35,6 +36,12 @@ export interface TrainerOptions {
    * stay zero. Masks change through setSparsity().
    */
   prunable?: (g: Graph, params: string[]) => string[];
+  /**
+   * Quantization-aware training: weights the forward pass sees fake-quantized (given the forward
+   * graph, which weights and how). The weight gets the gradient of its quantized value (straight-
+   * through estimator); evaluation and export use the quantized values.
+   */
+  fakeQuant?: (forward: Graph) => Map<string, FakeQuantizer>;
 }
 
 export interface StepResult { loss: number; gradNorm: number; lr: number }
@@ -53,6 +60,15 @@ export interface EvalResult {
 export type ModelBuilder = (training: boolean) => BuiltModel;
 
 const labelShape = (task: Task) => (task === 'lm' ? ['batch', 'seq'] : ['batch']);
+
+/** Consumers of weight `p` read p + qdelta.p instead (qdelta fed each step); gradients pass straight through to p. */
+function readQuantized(g: Graph, p: string): void {
+  const delta = g.input(`qdelta.${p}`, 'float32', g.shape(p));
+  const quantized = g.op1('Add', [p, delta], {}, { name: `fake_quant.${p}` });
+  const add = g.nodes.pop()!;
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === p ? quantized : i));
+  g.nodes.unshift(add); // its inputs are graph inputs: first keeps the node list in order
+}
 
 export class Trainer {
   step = 0;
@@ -83,12 +99,15 @@ export class Trainer {
   }
 
   static async create(build: ModelBuilder, options: TrainerOptions): Promise<Trainer> {
+    const exported = build(false);
+    const fakeQuant = options.fakeQuant?.(exported.graph) ?? new Map<string, FakeQuantizer>();
     // Training graph: parameters become inputs, updated parameters become outputs.
     const train = build(true);
     const g = train.graph;
     const params = [...g.params];
     const initialParams = new Map(params.map((p) => [p, g.initializers.get(p)!]));
     for (const p of params) g.initializerToInput(p);
+    for (const p of fakeQuant.keys()) readQuantized(g, p);
     const labels = g.input('labels', 'int64', labelShape(options.task));
     const loss = options.buildLoss
       ? options.buildLoss(g, train.logits, labels)
@@ -111,6 +130,7 @@ export class Trainer {
     const evalModel = build(false);
     const e = evalModel.graph;
     for (const p of params) e.initializerToInput(p);
+    for (const p of fakeQuant.keys()) readQuantized(e, p);
     const evalLabels = e.input('labels', 'int64', labelShape(options.task));
     const evalLoss = crossEntropy(e, evalModel.logits, evalLabels, { reduction: 'sum' });
     e.outputs.length = 0;
@@ -130,8 +150,9 @@ export class Trainer {
     const trainer = new Trainer(options, trainSession, evalSession, {
       params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
       evalPredicted: predicted,
-    }, initialParams, initialState, build(false));
+    }, initialParams, initialState, exported);
     trainer.prunableNames = prunable;
+    trainer.fakeQuant = fakeQuant;
     return trainer;
   }
 
@@ -151,6 +172,20 @@ export class Trainer {
       const t = this.step + 1;
       feeds['opt.bias_correction1'] = Tensor.scalar('float32', 1 / (1 - (this.options.optimizer.beta1 ?? 0.9) ** t));
       feeds['opt.bias_correction2'] = Tensor.scalar('float32', 1 / (1 - (this.options.optimizer.beta2 ?? 0.999) ** t));
+    }
+    return feeds;
+  }
+
+  private fakeQuant = new Map<string, FakeQuantizer>();
+
+  /** What fake quantization adds to each weight it covers: quantized value minus weight. */
+  private quantizationOffsets(): Batch {
+    const feeds: Batch = {};
+    for (const [p, quantize] of this.fakeQuant) {
+      const w = this.params.get(p)!;
+      const q = quantize(w);
+      const data = w.data as Float32Array;
+      feeds[`qdelta.${p}`] = new Tensor('float32', w.dims, q.map((v, i) => v - data[i]!));
     }
     return feeds;
   }
@@ -201,7 +236,7 @@ export class Trainer {
 
   async trainStep(batch: Batch): Promise<StepResult> {
     const lr = this.learningRate();
-    const feeds: Batch = { ...batch, ...this.scalarFeeds(lr) };
+    const feeds: Batch = { ...batch, ...this.scalarFeeds(lr), ...this.quantizationOffsets() };
     for (const p of this.prunableNames) {
       const mask = this.masks.get(p) ?? new Tensor('float32', this.params.get(p)!.dims, new Float32Array(this.params.get(p)!.size).fill(1));
       this.masks.set(p, mask);
@@ -221,8 +256,9 @@ export class Trainer {
     let lossSum = 0, correct = 0, targets = 0;
     const predictions: number[] = [];
     const fetches = [this.layout.evalLoss, ...(this.layout.evalCorrect ? [this.layout.evalCorrect] : []), ...(options.predictions ? [this.layout.evalPredicted] : [])];
+    const offsets = this.quantizationOffsets();
     for await (const batch of batches) {
-      const feeds: Batch = { labels: batch.labels! };
+      const feeds: Batch = { labels: batch.labels!, ...offsets };
       for (const name of this.evalInputs) if (batch[name]) feeds[name] = batch[name]!;
       for (const [k, v] of this.params) feeds[k] = v;
       const out = await run(this.evalSession, feeds, fetches);
@@ -244,8 +280,11 @@ export class Trainer {
   exportModel(metadata: Record<string, string> = {}): Uint8Array {
     const g = this.exportGraph.graph;
     for (const [name, value] of this.params) {
-      g.initializers.set(name, value);
-      g.constants.set(name, value);
+      // Quantization-aware runs export the quantized values: the model that was evaluated.
+      const quantize = this.fakeQuant.get(name);
+      const exported = quantize ? new Tensor('float32', value.dims, quantize(value)) : value;
+      g.initializers.set(name, exported);
+      g.constants.set(name, exported);
     }
     g.metadata.clear();
     for (const [k, v] of Object.entries(metadata)) g.metadata.set(k, v);

@@ -1,7 +1,7 @@
 // int8: weights symmetric per output channel, activations quantized at run time
 // (DynamicQuantizeLinear + MatMulInteger, which onnxruntime-node and -web both run), embedding
 // tables int8 per row with the scale applied after the Gather, conv filters int8 per output channel
-// behind a DequantizeLinear (weight-only: the file shrinks, the conv runs in float).
+// (weight-only: the file shrinks, the conv runs in float).
 import type { Graph, Node } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
 import { consumers, convSites, gatherSites, matmulSites } from '../weights.js';
@@ -64,7 +64,10 @@ export function replaceNode(g: Graph, old: Node, build: () => void): void {
 
 /**
  * Weight-only int8 for the weight input of one MatMul ([K, N], a scale per column) or Conv
- * ([out, ...], a scale per filter): int8 codes behind a DequantizeLinear, the op itself in float.
+ * ([out, ...], a scale per filter): int8 codes and their scales in the file, multiplied out by a
+ * Cast and a Mul that read only initializers, so onnxruntime folds them into a float weight when
+ * the session loads and the op runs in float as the reference does. (A DequantizeLinear here would
+ * be fused by onnxruntime into an 8-bit MatMulNBits that quantizes the activations as well.)
  */
 export function weightOnlyInt8(g: Graph, node: Node, weight: string): void {
   const w = g.initializers.get(weight)!;
@@ -73,9 +76,8 @@ export function weightOnlyInt8(g: Graph, node: Node, weight: string): void {
   const { q, scale } = conv ? quantizePerRow(new Tensor('float32', [channels, w.size / channels], w.data)) : quantizePerColumn(w);
   replaceNode(g, node, () => {
     const wq = g.freshInitializer(`${weight}.int8`, new Tensor('int8', [...w.dims], q));
-    const ws = g.freshInitializer(`${weight}.scale`, new Tensor('float32', [channels], scale));
-    const wzp = g.freshInitializer(`${weight}.zero_point`, new Tensor('int8', [channels], new Int8Array(channels)));
-    const deq = g.op1('DequantizeLinear', [wq, ws, wzp], { axis: conv ? 0 : 1 }, { name: `${weight}.dq` });
+    const ws = g.freshInitializer(`${weight}.scale`, new Tensor('float32', conv ? [channels, ...w.dims.slice(1).map(() => 1)] : [channels], scale));
+    const deq = g.op1('Mul', [g.op1('Cast', [wq], { to: ONNX_DATA_TYPE.float32 }), ws], {}, { name: `${weight}.dequantize` });
     g.nodes.push({ ...node, inputs: node.inputs.map((i) => (i === weight ? deq : i)) });
   });
   dropWeight(g, weight);
