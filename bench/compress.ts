@@ -1,6 +1,7 @@
 // The compression table: for each student (distilled from its teacher in this run), fp32 / pruned
 // 50% (magnitude, during distillation) / structured-pruned (compress --structured, then distill
-// --init-from to recover) / int8 / int4 (block 32) / pruned + int4 / structured + int4, with file
+// --init-from to recover) / int8 / int4 (block 32) / int4 after one epoch of quantization-aware
+// distillation from the fp32 student / pruned + int4 / structured + int4, with file
 // bytes, parameters, the quality metric, and p50 latency at batch 1 in onnxruntime-node and
 // onnxruntime-web (wasm), both with one thread. Latencies are also given as a ratio to the fp32 row
 // measured in the same run, which is the number to compare across machines.
@@ -117,6 +118,8 @@ for (const task of TASKS.filter((t) => values.only!.split(',').includes(t.name))
   const shrunk = write('structured-init', fp32File, { structured: parseStructuredTargets(task.structured) });
   log(`recovering the structured-pruned student (${task.structured}) by distillation`);
   await distill({ ...common, initFrom: shrunk, out: path.join(dir, 'structured') });
+  log('one epoch of quantization-aware distillation (int4) from the fp32 student');
+  await distill({ ...common, epochs: 1, initFrom: fp32File, qat: { quantize: 'int4', blockSize: 32 }, out: path.join(dir, 'qat') });
   await server.close();
   const run = (name: string) => path.join(dir, name);
   const variants: [string, string, string][] = [
@@ -125,6 +128,7 @@ for (const task of TASKS.filter((t) => values.only!.split(',').includes(t.name))
     [`structured (${task.structured})`, path.join(run('structured'), 'model.onnx'), run('structured')],
     ['int8', write('int8', fp32File, { quantize: 'int8' }), run('fp32')],
     ['int4 (bs 32)', write('int4', fp32File, { quantize: 'int4', blockSize: 32 }), run('fp32')],
+    ['int4, QAT 1 epoch', write('qat-int4', path.join(run('qat'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('qat')],
     ['pruned 50% + int4', write('pruned50-int4', path.join(run('pruned50'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('pruned50')],
     ['structured + int4', write('structured-int4', path.join(run('structured'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('structured')],
   ];
@@ -152,7 +156,7 @@ writeFileSync(path.join(outDir, `compress-${date}.json`), JSON.stringify(rows, n
 const fmt = (r: Record<string, unknown>) => {
   const v = r.value as number, accuracy = r.metric === 'test accuracy';
   const delta = accuracy ? `${(r.delta as number) >= 0 ? '+' : ''}${(r.delta as number).toFixed(2)} pt` : `${(r.delta as number) >= 0 ? '+' : ''}${(r.delta as number).toFixed(1)}%`;
-  const params = r.nonzero !== r.params ? `${r.params} (${r.nonzero} nonzero)` : `${r.params}`;
+  const params = (r.variant as string).startsWith('pruned') ? `${r.params} (${r.nonzero} nonzero)` : `${r.params}`;
   return `| ${r.student} | ${r.variant} | ${r.bytes} | ${(r.size_ratio as number).toFixed(3)} | ${params} | ${accuracy ? v.toFixed(4) : v.toFixed(3)} (${delta}) | ${(r.node_p50_ms as number).toFixed(3)} (${(r.node_vs_fp32 as number).toFixed(2)}x) | ${(r.web_p50_ms as number).toFixed(3)} (${(r.web_vs_fp32 as number).toFixed(2)}x) |`;
 };
 console.log('| student | variant | bytes | vs fp32 | parameters | accuracy / val loss (vs fp32) | node p50 ms (vs fp32) | web wasm p50 ms (vs fp32) |');
