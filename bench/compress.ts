@@ -20,7 +20,10 @@ import { compressModel, type CompressOptions } from '../src/compress/compress.js
 import { parseStructuredTargets } from '../src/compress/prune/structured.js';
 import { prunableWeights } from '../src/compress/prune/magnitude.js';
 import { evaluateModelFile } from '../src/train/evaluate.js';
-import { decodeModel } from '../src/onnx/codec.js';
+import { decodeModel, encodeModel } from '../src/onnx/codec.js';
+import { fakeQuantPlan } from '../src/compress/quantize/fake.js';
+import { inspectModelFile } from '../src/train/evaluate.js';
+import { Tensor as HostTensor } from '../src/onnx/tensor.js';
 import { META, type Preprocessing } from '../src/train/metadata.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
@@ -75,13 +78,34 @@ async function p50(session: { run(feeds: never): Promise<unknown> }, feeds: Reco
   return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
 }
 
-async function latency(file: string, feeds: Record<string, Tensor>): Promise<{ node: number; web: number }> {
+/** The int4 file's source model with each weight replaced by its fake-quantized value (TypeScript). */
+function int4Reference(source: string): Uint8Array {
+  const { graph } = decodeModel(readFileSync(source));
+  for (const [name, quantize] of fakeQuantPlan(graph, { quantize: 'int4', blockSize: 32 })) {
+    const t = graph.initializers.get(name)!;
+    const v = new HostTensor('float32', t.dims, quantize(t));
+    graph.initializers.set(name, v);
+    graph.constants.set(name, v);
+  }
+  return encodeModel(graph);
+}
+
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+async function latency(file: string, feeds: Record<string, Tensor>, reference?: Uint8Array): Promise<{ node: number; web: number; node_vs_reference?: number; web_vs_reference?: number }> {
   const bytes = readFileSync(file);
   const node = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const web = await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const asNode = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ortNode.Tensor(t.dtype as 'int64', t.data as never, t.dims)]));
   const asWeb = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ortWeb.Tensor(t.dtype as 'int64', t.data as never, t.dims)]));
-  const result = { node: await p50(node, asNode), web: await p50(web, asWeb) };
+  const result: Awaited<ReturnType<typeof latency>> = { node: await p50(node, asNode), web: await p50(web, asWeb) };
+  if (reference) {
+    const ref = await ortNode.InferenceSession.create(reference, { intraOpNumThreads: 1 });
+    const expected = (await ref.run(asNode as never)).logits!.data as Float32Array;
+    result.node_vs_reference = maxDiff((await node.run(asNode as never)).logits!.data as Float32Array, expected);
+    result.web_vs_reference = maxDiff((await web.run(asWeb as never)).logits!.data as Float32Array, expected);
+    await ref.release();
+  }
   await node.release(); await web.release();
   return result;
 }
@@ -122,29 +146,32 @@ for (const task of TASKS.filter((t) => values.only!.split(',').includes(t.name))
   await distill({ ...common, epochs: 1, initFrom: fp32File, qat: { quantize: 'int4', blockSize: 32 }, out: path.join(dir, 'qat') });
   await server.close();
   const run = (name: string) => path.join(dir, name);
-  const variants: [string, string, string][] = [
+  // [name, file, run it came from, for int4 files the float model it was quantized from]
+  const variants: [string, string, string, string?][] = [
     ['fp32', fp32File, run('fp32')],
     ['pruned 50%', path.join(run('pruned50'), 'model.onnx'), run('pruned50')],
     [`structured (${task.structured})`, path.join(run('structured'), 'model.onnx'), run('structured')],
     ['int8', write('int8', fp32File, { quantize: 'int8' }), run('fp32')],
-    ['int4 (bs 32)', write('int4', fp32File, { quantize: 'int4', blockSize: 32 }), run('fp32')],
-    ['int4, QAT 1 epoch', write('qat-int4', path.join(run('qat'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('qat')],
-    ['pruned 50% + int4', write('pruned50-int4', path.join(run('pruned50'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('pruned50')],
-    ['structured + int4', write('structured-int4', path.join(run('structured'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('structured')],
+    ['int4 (bs 32)', write('int4', fp32File, { quantize: 'int4', blockSize: 32 }), run('fp32'), fp32File],
+    ['int4, QAT 1 epoch', write('qat-int4', path.join(run('qat'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('qat'), path.join(run('qat'), 'model.onnx')],
+    ['pruned 50% + int4', write('pruned50-int4', path.join(run('pruned50'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('pruned50'), path.join(run('pruned50'), 'model.onnx')],
+    ['structured + int4', write('structured-int4', path.join(run('structured'), 'model.onnx'), { quantize: 'int4', blockSize: 32 }), run('structured'), path.join(run('structured'), 'model.onnx')],
   ];
   const feeds = latencyFeeds(fp32File, task.data);
   let base: { bytes: number; metric: number; node: number; web: number } | undefined;
-  for (const [variant, file, source] of variants) {
+  for (const [variant, file, source, floatSource] of variants) {
     const bytes = readFileSync(file).length;
+    const ops = Object.keys(inspectModelFile(file).ops).length; // inspect must read every file
     const ev = await evaluateModelFile(file, { data: task.data, split: task.split, dataOptions });
     const metric = task.metric === 'accuracy' ? ev.accuracy! : ev.loss!;
-    const lat = await latency(file, feeds);
+    const lat = await latency(file, feeds, floatSource ? int4Reference(floatSource) : undefined);
     base ??= { bytes, metric, ...lat };
     const row = {
       student: task.name, variant, file: path.relative(process.cwd(), file), bytes, size_ratio: bytes / base.bytes, ...paramsOf(source),
       metric: task.metric === 'accuracy' ? `test accuracy` : 'validation loss (nats/char)', value: metric,
       delta: task.metric === 'accuracy' ? (metric - base.metric) * 100 : (metric - base.metric) / base.metric * 100,
       node_p50_ms: lat.node, web_p50_ms: lat.web, node_vs_fp32: lat.node / base.node, web_vs_fp32: lat.web / base.web,
+      inspect_op_kinds: ops, max_abs_diff_vs_ts_reference: floatSource ? { node: lat.node_vs_reference, web: lat.web_vs_reference } : undefined,
     };
     rows.push(row);
     log(JSON.stringify(row));
@@ -157,8 +184,9 @@ const fmt = (r: Record<string, unknown>) => {
   const v = r.value as number, accuracy = r.metric === 'test accuracy';
   const delta = accuracy ? `${(r.delta as number) >= 0 ? '+' : ''}${(r.delta as number).toFixed(2)} pt` : `${(r.delta as number) >= 0 ? '+' : ''}${(r.delta as number).toFixed(1)}%`;
   const params = (r.variant as string).startsWith('pruned') ? `${r.params} (${r.nonzero} nonzero)` : `${r.params}`;
-  return `| ${r.student} | ${r.variant} | ${r.bytes} | ${(r.size_ratio as number).toFixed(3)} | ${params} | ${accuracy ? v.toFixed(4) : v.toFixed(3)} (${delta}) | ${(r.node_p50_ms as number).toFixed(3)} (${(r.node_vs_fp32 as number).toFixed(2)}x) | ${(r.web_p50_ms as number).toFixed(3)} (${(r.web_vs_fp32 as number).toFixed(2)}x) |`;
+  const parity = r.max_abs_diff_vs_ts_reference as { node: number; web: number } | undefined;
+  return `| ${r.student} | ${r.variant} | ${r.bytes} | ${(r.size_ratio as number).toFixed(3)} | ${params} | ${accuracy ? v.toFixed(4) : v.toFixed(3)} (${delta}) | ${(r.node_p50_ms as number).toFixed(3)} (${(r.node_vs_fp32 as number).toFixed(2)}x) | ${(r.web_p50_ms as number).toFixed(3)} (${(r.web_vs_fp32 as number).toFixed(2)}x) | ${parity ? `${parity.node.toExponential(0)} / ${parity.web.toExponential(0)}` : ''} |`;
 };
-console.log('| student | variant | bytes | vs fp32 | parameters | accuracy / val loss (vs fp32) | node p50 ms (vs fp32) | web wasm p50 ms (vs fp32) |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+console.log('| student | variant | bytes | vs fp32 | parameters | accuracy / val loss (vs fp32) | node p50 ms (vs fp32) | web wasm p50 ms (vs fp32) | int4 vs TS reference, max abs (node / web) |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(fmt(r));
