@@ -1,5 +1,6 @@
 // A loaded model: classify text or images with the model's own tokenizer and preprocessing, or run
 // raw tensors when the file carries no minnow metadata.
+import { gunzipSync, strFromU8 } from 'fflate';
 import { tokenizerFromJSON, type Tokenizer } from '../src/data/tokenizers/index.js';
 import type { ModelFile } from './model-file.js';
 import type { OrtLike, OrtSession, OrtTensor } from './load.js';
@@ -9,6 +10,14 @@ export interface Prediction { label: string; score: number }
 
 interface TextPre { kind: 'text'; max_length: number; pad_id: number }
 interface ImagePre { kind: 'image'; shape: [number, number, number]; scale: number; mean: number; std: number }
+
+/** minnow.tokenizer, or minnow.tokenizer.gz (base64 of gzip) as `minnow compress` stores it. */
+function tokenizerJson(m: Record<string, string>): string | undefined {
+  if (m['minnow.tokenizer']) return m['minnow.tokenizer'];
+  const packed = m['minnow.tokenizer.gz'];
+  if (!packed) return undefined;
+  return strFromU8(gunzipSync(Uint8Array.from(atob(packed), (c) => c.charCodeAt(0))));
+}
 
 export class RuntimeInputError extends Error {
   override name = 'RuntimeInputError';
@@ -38,7 +47,8 @@ export class Model {
     this.inputShapes = file.inputShapes;
     const m = file.metadata;
     this.info = { task: m['minnow.task'], labels: parse<string[]>(m['minnow.labels']), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
-    if (m['minnow.tokenizer']) this.tokenizer = tokenizerFromJSON(m['minnow.tokenizer']);
+    const tokenizer = tokenizerJson(m);
+    if (tokenizer) this.tokenizer = tokenizerFromJSON(tokenizer);
     this.pre = parse<TextPre | ImagePre>(m['minnow.preprocessing']);
   }
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
 import { readModelFile } from '../src/train/evaluate.js';
-import { META } from '../src/train/metadata.js';
+import { META, tokenizerJsonOf } from '../src/train/metadata.js';
 import { createSession, type Device } from '../src/onnx/runtime.js';
 import type { Graph } from '../src/onnx/graph.js';
 import type { InputSpec } from '../src/protocol/messages.js';
@@ -72,7 +72,7 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
     tokenLimit: ids ? gatherTableRows(graph, ids) : undefined,
     maxSeq: pre.max_length ?? (ids ? gatherTableRows(graph, positionsOf(graph)) : undefined),
     padId: pre.pad_id ?? 0,
-    tokenizer: graph.metadata.get(META.tokenizer),
+    tokenizer: tokenizerJsonOf(graph.metadata),
     labels: options.labels ?? (labelsMeta ? (JSON.parse(labelsMeta) as string[]) : undefined),
     preprocessing,
     perPosition: logitsShape.length === 3,

@@ -2,7 +2,7 @@
 // metadata kept and the recipe and a new weight digest added. Steps run in the order that keeps
 // each one meaningful: structured pruning (needs float weights), magnitude pruning, quantization.
 import { decodeModel, encodeModel } from '../onnx/codec.js';
-import { META, weightsDigest } from '../train/metadata.js';
+import { META, gzipTokenizer, weightsDigest } from '../train/metadata.js';
 import { quantizeInt8 } from './quantize/int8.js';
 import { quantizeGraphInt4 } from './quantize/int4.js';
 import { pruneMagnitude } from './prune/magnitude.js';
@@ -79,6 +79,8 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
     });
   }
   recipe.unknown_ops = unknown;
+  gzipTokenizer(graph.metadata);
+  if (graph.metadata.has(META.tokenizerGz)) recipe.tokenizer = 'gzip';
   // A file compressed twice keeps the earlier steps' recipe.
   const earlier = graph.metadata.get(COMPRESSION_META);
   graph.metadata.set(COMPRESSION_META, JSON.stringify(earlier ? { ...recipe, earlier: JSON.parse(earlier) } : recipe));

@@ -10,7 +10,7 @@ import { ImageSource, LanguageModelSource, TextClassificationSource, iterateBatc
 import type { Split } from '../data/split.js';
 import type { Task } from '../nn/models.js';
 import { crossEntropy } from './losses.js';
-import { META, type Preprocessing } from './metadata.js';
+import { META, tokenizerJsonOf, type Preprocessing } from './metadata.js';
 
 export class ModelFileError extends Error {
   override name = 'ModelFileError';
@@ -61,7 +61,9 @@ async function evaluateGraph(graph: Graph, options: EvalOptions, file: string): 
     if (preprocessing.kind !== 'image') throw new ModelFileError(`${file} is not an image model`);
     source = new ImageSource(data.splits[split], data.shape, { mean: preprocessing.mean, std: preprocessing.std });
   } else {
-    const tokenizer = tokenizerFromJSON(meta(graph, META.tokenizer, file));
+    const json = tokenizerJsonOf(graph.metadata);
+    if (json === undefined) throw new ModelFileError(`${file} has no '${META.tokenizer}' metadata: was it written by minnow train?`);
+    const tokenizer = tokenizerFromJSON(json);
     const ctx = preprocessing.kind === 'text' ? preprocessing.max_length : 128;
     if (data.task === 'lm') {
       const tokens = Int32Array.from(tokenizer.encode(data.splits[split]));
@@ -121,9 +123,9 @@ export function inspectModelFile(file: string): ModelSummary {
   for (const t of graph.initializers.values()) params += t.size;
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of graph.metadata) {
-    if (k === META.tokenizer) {
-      const doc = JSON.parse(v) as { model: { type: string; vocab: object } };
-      metadata[k] = { type: doc.model.type, vocab_size: Object.keys(doc.model.vocab).length };
+    if (k === META.tokenizer || k === META.tokenizerGz) {
+      const doc = JSON.parse(tokenizerJsonOf(new Map([[k, v]]))!) as { model: { type: string; vocab: object } };
+      metadata[k] = { type: doc.model.type, vocab_size: Object.keys(doc.model.vocab).length, bytes: v.length };
       continue;
     }
     try { metadata[k] = JSON.parse(v); } catch { metadata[k] = v; }

@@ -5,7 +5,7 @@ import type { Task } from '../nn/models.js';
 import { formatModelSpec, parseModelSpec, SpecError } from '../nn/spec.js';
 import type { Tensor } from '../onnx/tensor.js';
 import { ModelFileError, readModelFile } from './evaluate.js';
-import { META } from './metadata.js';
+import { META, tokenizerJsonOf } from './metadata.js';
 
 export interface InitModel {
   file: string;
@@ -26,7 +26,7 @@ export function readInitModel(file: string, task: Task, model: string | undefine
     throw new SpecError(`--model ${model} differs from the architecture of --init-from ${file} (${spec}); leave --model out to use the file's`);
   }
   const labels = graph.metadata.get(META.labels);
-  return { file, spec, tokenizerJson: graph.metadata.get(META.tokenizer), labels: labels ? JSON.parse(labels) as string[] : undefined, weights: graph.initializers };
+  return { file, spec, tokenizerJson: tokenizerJsonOf(graph.metadata), labels: labels ? JSON.parse(labels) as string[] : undefined, weights: graph.initializers };
 }
 
 /** The starting value of each parameter, checked against what the model expects. */

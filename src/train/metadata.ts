@@ -1,11 +1,14 @@
 // What a model file says about itself: metadata_props keys minnow writes and reads.
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Graph } from '../onnx/graph.js';
 
 export const META = {
   task: 'minnow.task',
   labels: 'minnow.labels',
   tokenizer: 'minnow.tokenizer',
+  /** The tokenizer.json gzipped and base64-encoded, in place of minnow.tokenizer (compressed models). */
+  tokenizerGz: 'minnow.tokenizer.gz',
   preprocessing: 'minnow.preprocessing',
   metrics: 'minnow.metrics',
   model: 'minnow.model',
@@ -32,4 +35,25 @@ export function weightsDigest(graph: Graph): string {
     h.update(t.bytes());
   }
   return h.digest('hex');
+}
+
+/** The tokenizer.json a model carries, stored plain or gzipped. */
+export function tokenizerJsonOf(metadata: Map<string, string>): string | undefined {
+  const plain = metadata.get(META.tokenizer);
+  if (plain !== undefined) return plain;
+  const packed = metadata.get(META.tokenizerGz);
+  return packed === undefined ? undefined : gunzipSync(Buffer.from(packed, 'base64')).toString('utf8');
+}
+
+/**
+ * Stores the tokenizer gzipped: a BPE vocabulary and its merges are text that shrinks about 3x,
+ * and in a quantized student they can be a sixth of the file.
+ */
+export function gzipTokenizer(metadata: Map<string, string>): void {
+  const plain = metadata.get(META.tokenizer);
+  if (plain === undefined) return;
+  const packed = gzipSync(Buffer.from(plain, 'utf8'), { level: 9 }).toString('base64');
+  if (packed.length >= plain.length) return; // a tiny vocabulary does not shrink
+  metadata.set(META.tokenizerGz, packed);
+  metadata.delete(META.tokenizer);
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { train } from '../../src/train/job.js';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import { buildModel } from '../../src/nn/models.js';
-import { weightsDigest, META } from '../../src/train/metadata.js';
+import { weightsDigest, META, tokenizerJsonOf } from '../../src/train/metadata.js';
 import { compressModel, COMPRESSION_META } from '../../src/compress/compress.js';
 import { distill } from '../../student/distill.js';
 
@@ -69,6 +69,23 @@ describe('minnow compress', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: ops the quantizer does not know were passed through unchanged: Softplus/);
     expect(JSON.parse(r.stdout).quantized).toEqual(['fc0.weight', 'head.weight']);
+  });
+
+  it('stores the tokenizer gzipped, and everything that reads it still does', async () => {
+    const out = tmp();
+    await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=16,heads=2,ff=32,ctx=32', epochs: 1, batch: 16, vocabSize: 300, out, dataOptions: { limit: 96 } });
+    const model = path.join(out, 'model.onnx');
+    const before = decodeModel(readFileSync(model)).graph;
+    const file = path.join(out, 'int8.onnx');
+    expect(minnow('compress', model, '--quantize', 'int8', '--out', file).status).toBe(0);
+    const after = decodeModel(readFileSync(file)).graph;
+    expect(after.metadata.has(META.tokenizer)).toBe(false);
+    expect(after.metadata.get(META.tokenizerGz)!.length).toBeLessThan(before.metadata.get(META.tokenizer)!.length);
+    expect(tokenizerJsonOf(after.metadata)).toBe(before.metadata.get(META.tokenizer));
+    const inspect = JSON.parse(minnow('inspect', file).stdout);
+    expect(inspect.metadata[META.tokenizerGz]).toMatchObject({ type: 'BPE', vocab_size: 300 });
+    const ev = minnow('eval', file, '--data', 'spam', '--limit', '96');
+    expect(ev.status, ev.stderr).toBe(0);
   });
 
   it('bad input: not a model', () => {
