@@ -1,7 +1,7 @@
 // Multi-head scaled dot-product self-attention with an optional padding mask and causal mask.
 import { ONNX_DATA_TYPE } from '../onnx/tensor.js';
 import { Scope, normal, type Init } from './scope.js';
-import { causalMaskTable, dropout, linear } from './layers.js';
+import { causalMask, dropout, linear } from './layers.js';
 
 export interface AttentionOptions {
   heads: number;
@@ -9,8 +9,8 @@ export interface AttentionOptions {
   headDim?: number;
   /** Additive bias [batch, 1, 1, seq] (0 keep, -1e9 drop) built by paddingBias(). */
   paddingBias?: string;
-  /** Build a causal mask for sequences up to this length. */
-  causalContext?: number;
+  /** Each position attends to itself and earlier positions only. */
+  causal?: boolean;
   dropout?: number;
   seed?: number;
   outInit?: Init;
@@ -39,11 +39,9 @@ export function multiHeadAttention(s: Scope, x: string, options: AttentionOption
   const kh = g.op1('Transpose', [heads4(k)], { perm: [0, 2, 3, 1] });
   const vh = g.op1('Transpose', [heads4(v)], { perm: [0, 2, 1, 3] });
   let scores = g.op1('MatMul', [qh, kh], {}, { name: `${s.prefix}.scores` });
-  if (options.causalContext) {
-    const table = g.constant(causalMaskTable(options.causalContext, s.dtype), 'causal_mask');
-    const seq = g.op1('Shape', [x], { start: 1, end: 2 });
-    const ends = g.op1('Concat', [seq, seq], { axis: 0 });
-    const mask = g.op1('Slice', [table, g.int64s([0, 0]), ends, g.int64s([0, 1])], {}, { name: 'causal' });
+  if (options.causal) {
+    const seq = g.op1('Squeeze', [g.op1('Shape', [x], { start: 1, end: 2 }), g.int64s([0])]);
+    const mask = causalMask(g, g.op1('Range', [g.scalar(0, 'int64'), seq, g.scalar(1, 'int64')]), seq, s.dtype);
     const t = g.shape(x)[1]!;
     g.types.set(mask, { dtype: s.dtype, shape: [t, t] });
     scores = g.op1('Add', [scores, mask]);

@@ -6,7 +6,7 @@ import type { Graph } from '../onnx/graph.js';
 import { Rng } from '../train/rng.js';
 import { Graph as GraphClass } from '../onnx/graph.js';
 import { Scope, normal } from './scope.js';
-import { activate, causalMaskTable, embedding, layerNorm, linear } from './layers.js';
+import { activate, causalMask, embedding, layerNorm, linear } from './layers.js';
 import type { TransformerConfig } from './models.js';
 
 export interface DecoderModel {
@@ -41,8 +41,8 @@ export function buildDecoderWithPast(arch: TransformerConfig, vocab: number, see
   let x = embedding(s.sub('tok_emb'), ids, vocab, dim);
   const posTable = s.sub('pos_emb').param('weight', [arch.ctx, dim], normal(0.02));
   x = g.op1('Add', [x, g.op1('Gather', [posTable, positions], { axis: 0 })]);
-  // Row i of the new tokens may see columns 0 .. past + i: rows [past, past+seq) of the causal table.
-  const mask = g.op1('Slice', [g.constant(causalMaskTable(arch.ctx), 'causal_mask'), g.op1('Concat', [pastLen, g.int64s([0])], { axis: 0 }), g.op1('Concat', [total, total], { axis: 0 }), g.int64s([0, 1])]);
+  // New token i (position past + i) may see keys 0 .. past + i.
+  const mask = causalMask(g, positions, scalar(total));
   const presents: { key: string; value: string }[] = [];
   for (let i = 0; i < arch.layers; i++) {
     const b = s.sub(`layers.${i}`);

@@ -1,5 +1,6 @@
 // The building blocks: each function creates its parameters in a scope and returns its output.
-import { Tensor, type DType } from '../onnx/tensor.js';
+import type { DType } from '../onnx/tensor.js';
+import type { Graph } from '../onnx/graph.js';
 import { dropout as dropoutOp, gelu, relu } from '../autodiff/rules/elementwise.js';
 import { layerNorm as layerNormOp } from '../autodiff/rules/normalization.js';
 import { Scope, kaiming, normal, ones, zeros, type Init } from './scope.js';
@@ -62,9 +63,13 @@ export function feedForward(s: Scope, x: string, hidden: number, options: FeedFo
   return dropout(s, y, options.dropout ?? 0, options.seed ?? 0);
 }
 
-/** An additive [ctx, ctx] mask: 0 where a query may see a key, a large negative number where not. */
-export function causalMaskTable(ctx: number, dtype: DType = 'float32'): Tensor {
-  const values = new Float64Array(ctx * ctx);
-  for (let i = 0; i < ctx; i++) for (let j = i + 1; j < ctx; j++) values[i * ctx + j] = -1e9;
-  return Tensor.fromNumbers(dtype, [ctx, ctx], values);
+/**
+ * An additive causal mask [queries, keys]: 0 where a key's position is at most the query's, -1e9
+ * after it. `queryPositions` is a 1-D int64 tensor and `keyCount` an int64 scalar; the mask is
+ * computed at run time, so the file stores no [ctx, ctx] table.
+ */
+export function causalMask(g: Graph, queryPositions: string, keyCount: string, dtype: DType = 'float32'): string {
+  const keys = g.op1('Range', [g.scalar(0, 'int64'), keyCount, g.scalar(1, 'int64')]);
+  const future = g.op1('Greater', [g.op1('Unsqueeze', [keys, g.int64s([0])]), g.op1('Unsqueeze', [queryPositions, g.int64s([1])])]);
+  return g.op1('Where', [future, g.scalar(-1e9, dtype), g.scalar(0, dtype)], {}, { name: 'causal' });
 }

@@ -97,14 +97,14 @@ function need<T>(value: T | undefined, what: string): T {
   return value;
 }
 
-function transformerBlocks(s: Scope, x: string, arch: Pick<TransformerConfig, 'layers' | 'heads' | 'headDim' | 'ff' | 'activation' | 'dropout'> & { ctx?: number }, attn: { paddingBias?: string; causal: boolean }): string {
+function transformerBlocks(s: Scope, x: string, arch: Pick<TransformerConfig, 'layers' | 'heads' | 'headDim' | 'ff' | 'activation' | 'dropout'>, attn: { paddingBias?: string; causal: boolean }): string {
   // GPT-2 scales the residual projections by 1/sqrt(2 * layers) so the residual stream's variance
   // does not grow with depth.
   const outInit = normal(0.02 / Math.sqrt(2 * arch.layers));
   for (let i = 0; i < arch.layers; i++) {
     const b = s.sub(`layers.${i}`);
     const a = multiHeadAttention(b.sub('attn'), layerNorm(b.sub('ln1'), x), {
-      heads: arch.heads, headDim: arch.headDim, paddingBias: attn.paddingBias, causalContext: attn.causal ? arch.ctx! : undefined,
+      heads: arch.heads, headDim: arch.headDim, paddingBias: attn.paddingBias, causal: attn.causal,
       dropout: arch.dropout, seed: 1000 * i, outInit,
     });
     x = s.g.op1('Add', [x, a], {}, { name: `layers.${i}.res1` });
