@@ -2,6 +2,7 @@
 // metadata kept and the recipe and a new weight digest added. Steps run in the order that keeps
 // each one meaningful: structured pruning (needs float weights), magnitude pruning, quantization.
 import { decodeModel, encodeModel } from '../onnx/codec.js';
+import type { Graph } from '../onnx/graph.js';
 import { META, gzipTokenizer, weightsDigest } from '../train/metadata.js';
 import { quantizeInt8 } from './quantize/int8.js';
 import { quantizeGraphInt4 } from './quantize/int4.js';
@@ -85,9 +86,28 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   const earlier = graph.metadata.get(COMPRESSION_META);
   graph.metadata.set(COMPRESSION_META, JSON.stringify(earlier ? { ...recipe, earlier: JSON.parse(earlier) } : recipe));
   graph.metadata.set(META.weightsSha256, weightsDigest(graph));
+  shortenNames(graph);
   const bytes = encodeModel(graph);
   return {
     bytes,
     report: { ...report, unknown_ops: unknown, size_before: input.length, size_after: bytes.length, ...(structured ? { structured } : {}), ...(sparsity !== undefined ? { sparsity } : {}) },
   };
+}
+
+/**
+ * Short names for nodes and intermediate values (graph inputs, outputs and initializers keep theirs):
+ * the names a graph builder gives are for reading, and in a small quantized model they can be a
+ * twentieth of the file.
+ */
+function shortenNames(g: Graph): void {
+  const keep = new Set([...g.inputs, ...g.outputs, ...g.initializers.keys()]);
+  const renamed = new Map<string, string>();
+  g.nodes.forEach((node, i) => {
+    node.name = `n${i}`;
+    for (const out of node.outputs) if (out && !keep.has(out) && !renamed.has(out)) renamed.set(out, `v${renamed.size}`);
+  });
+  for (const node of g.nodes) {
+    node.inputs = node.inputs.map((x) => renamed.get(x) ?? x);
+    node.outputs = node.outputs.map((x) => renamed.get(x) ?? x);
+  }
 }
