@@ -23,12 +23,11 @@ import { evaluateModelFile } from '../src/train/evaluate.js';
 import { decodeModel, encodeModel } from '../src/onnx/codec.js';
 import { fakeQuantPlan } from '../src/compress/quantize/fake.js';
 import { inspectModelFile } from '../src/train/evaluate.js';
-import { Tensor as HostTensor } from '../src/onnx/tensor.js';
-import { META, type Preprocessing } from '../src/train/metadata.js';
+import { Tensor } from '../src/onnx/tensor.js';
+import { META, tokenizerJsonOf, type Preprocessing } from '../src/train/metadata.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
 import { ImageSource, iterateBatches } from '../src/data/batching.js';
-import type { Tensor } from '../src/onnx/tensor.js';
 
 const { values } = parseArgs({ options: {
   'spam-teacher': { type: 'string' }, 'fmnist-teacher': { type: 'string' }, 'moby-teacher': { type: 'string' },
@@ -62,11 +61,11 @@ function latencyFeeds(file: string, data: string): Record<string, Tensor> {
     return { pixels: batch.pixels! };
   }
   if (pre.kind !== 'text') throw new Error('unreachable');
-  const tok = tokenizerFromJSON(graph.metadata.get(META.tokenizer)!);
+  const tok = tokenizerFromJSON(tokenizerJsonOf(graph.metadata)!);
   const text = ds.task === 'lm' ? ds.splits.validation : ds.splits.test.find((e) => e.text.length > 600)!.text;
-  const ids = tok.encode(text).slice(0, pre.max_length);
-  const feeds: Record<string, Tensor> = { input_ids: { dtype: 'int64', dims: [1, ids.length], data: BigInt64Array.from(ids, BigInt) } as unknown as Tensor };
-  if (ds.task === 'classify') feeds.attention_mask = { dtype: 'int64', dims: [1, ids.length], data: new BigInt64Array(ids.length).fill(1n) } as unknown as Tensor;
+  const ids = tok.encode(text, pre.max_length);
+  const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', [1, ids.length], BigInt64Array.from(ids, BigInt)) };
+  if (ds.task === 'classify') feeds.attention_mask = new Tensor('int64', [1, ids.length], new BigInt64Array(ids.length).fill(1n));
   return feeds;
 }
 
@@ -83,7 +82,7 @@ function int4Reference(source: string): Uint8Array {
   const { graph } = decodeModel(readFileSync(source));
   for (const [name, quantize] of fakeQuantPlan(graph, { quantize: 'int4', blockSize: 32 })) {
     const t = graph.initializers.get(name)!;
-    const v = new HostTensor('float32', t.dims, quantize(t));
+    const v = new Tensor('float32', t.dims, quantize(t));
     graph.initializers.set(name, v);
     graph.constants.set(name, v);
   }

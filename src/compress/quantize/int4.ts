@@ -4,9 +4,9 @@
 // with plain arithmetic ops, so only the looked-up rows are ever expanded to float. Conv filters are
 // packed the same way, one row per output channel; their unpacking reads only initializers, so
 // onnxruntime folds it into a float filter when the session loads.
-import type { Graph } from '../../onnx/graph.js';
+import type { Graph, Node } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
-import { consumers, convSites, gatherSites, matmulSites } from '../weights.js';
+import { consumers, convSites, gatherSites, matmulSites, type GatherSite } from '../weights.js';
 import { dropWeight, replaceNode, weightOnlyInt8, type QuantizeReport } from './int8.js';
 import { fromHalf, toHalf } from '../../protocol/fp16.js';
 
@@ -89,7 +89,7 @@ export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): Quantize
   const uses = consumers(g);
   const report: QuantizeReport = { quantized: [], kept: [] };
   const int8Kept = (options.keptPrecision ?? 'int8') === 'int8';
-  const holdBack = (node: Parameters<typeof weightOnlyInt8>[1], weight: string) => {
+  const holdBack = (node: Node, weight: string) => {
     if (int8Kept && (uses.get(weight)?.length ?? 0) === 1) weightOnlyInt8(g, node, weight);
     report.kept.push(weight);
   };
@@ -196,7 +196,7 @@ function unpackInt4Rows(g: Graph, bytes: string, scales: string, lead: number, b
   return g.op1('Reshape', [deq, g.int64s([...keep, blocks * block])]);
 }
 
-function quantizeGatherInt4(g: Graph, site: ReturnType<typeof gatherSites>[number], block: number): void {
+function quantizeGatherInt4(g: Graph, site: GatherSite, block: number): void {
   const q = quantizeTableInt4(g.initializers.get(site.table)!, block);
   const ids = site.node.inputs[1]!;
   const out = site.node.outputs[0]!;
