@@ -25,6 +25,7 @@ const teacherTest = await evaluateModelFile(values['teacher-model'], { data: val
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'minnow-kdq-cache-'));
 const score = (m: Record<string, number>) => (m.accuracy !== undefined ? m.accuracy : m.val_loss!);
 const rows: Record<string, unknown>[] = [];
+let sizes: { student_params: number; compression_ratio: number | null } = { student_params: 0, compression_ratio: null };
 for (const seed of seeds) {
   const common = {
     data: values.data, student: values.student, epochs: Number(values.epochs), batch: Number(values.batch), lr: Number(values.lr),
@@ -41,7 +42,7 @@ for (const seed of seeds) {
   };
   rows.push(row);
   console.error(JSON.stringify(row));
-  if (seed === seeds[0]) Object.assign(rows, { student_params: kd.student_params, teacher_params: server.model.params, compression_ratio: kd.compression_ratio });
+  sizes = { student_params: kd.student_params, compression_ratio: kd.compression_ratio };
 }
 await server.close();
 const mean = (k: 'kd' | 'no_teacher') => rows.reduce((a, r) => a + (r[k] as number), 0) / rows.length;
@@ -51,8 +52,7 @@ console.log(JSON.stringify({
   alpha: Number(values.alpha), temperature: Number(values.temperature), augment: values.augment,
   metric: task === 'lm' ? 'validation loss (nats/token, lower is better)' : 'test accuracy',
   teacher: { file: values['teacher-model'], params: server.model.params, test: teacherTest },
-  student_params: (rows as unknown as { student_params: number }).student_params,
-  compression_ratio: (rows as unknown as { compression_ratio: number }).compression_ratio,
+  ...sizes,
   seeds: rows,
   mean_kd: mean('kd'), mean_no_teacher: mean('no_teacher'),
   kd_share_of_teacher: teacherScore ? mean('kd') / teacherScore : undefined,
