@@ -15,6 +15,8 @@ const { values } = parseArgs({ options: {
   epochs: { type: 'string', default: '3' }, seeds: { type: 'string', default: '0,1,2' }, lr: { type: 'string', default: '0.001' },
   batch: { type: 'string', default: '32' }, alpha: { type: 'string', default: '0.5' }, temperature: { type: 'string', default: '2' },
   'top-k': { type: 'string', default: '32' }, limit: { type: 'string' }, augment: { type: 'boolean', default: false },
+  // A warm soft-label cache from an earlier run with the same teacher, temperature and k.
+  'cache-dir': { type: 'string' },
 } });
 if (!values['teacher-model'] || !values.data || !values.student) throw new Error('need --teacher-model, --data and --student');
 const seeds = values.seeds!.split(',').map(Number);
@@ -22,8 +24,8 @@ const server = await serveTeacher({ model: values['teacher-model'], port: 0, log
 const task = server.model.task;
 const dataOptions = values.limit ? { limit: Number(values.limit) } : {};
 const teacherTest = await evaluateModelFile(values['teacher-model'], { data: values.data, dataOptions });
-const cacheDir = mkdtempSync(path.join(tmpdir(), 'minnow-kdq-cache-'));
-const score = (m: Record<string, number>) => (m.accuracy !== undefined ? m.accuracy : m.val_loss!);
+const cacheDir = values['cache-dir'] ?? mkdtempSync(path.join(tmpdir(), 'minnow-kdq-cache-'));
+const score = (m: { accuracy?: number; val_loss?: number; loss?: number }) => m.accuracy ?? m.val_loss ?? m.loss!;
 const rows: Record<string, unknown>[] = [];
 let sizes: { student_params: number; compression_ratio: number | null } = { student_params: 0, compression_ratio: null };
 for (const seed of seeds) {
@@ -36,7 +38,9 @@ for (const seed of seeds) {
   const t1 = Date.now();
   const base = await distill({ ...common, task: task as 'classify', teachers: [server.url], noTeacher: true, out: mkdtempSync(path.join(tmpdir(), 'minnow-kdq-')) });
   const row = {
-    seed, kd: score(kd.metrics as Record<string, number>), no_teacher: score(base.metrics as Record<string, number>),
+    seed, kd: score(kd.metrics), no_teacher: score(base.metrics),
+    // Choose settings by these, not by the test scores above.
+    kd_validation: score(kd.validation), no_teacher_validation: score(base.validation),
     kd_agreement: kd.validation.teacher_agreement, no_teacher_agreement: base.validation.teacher_agreement,
     kd_seconds: (t1 - t0) / 1000, kd_wait_share: kd.teacher_wait_share,
   };
@@ -45,15 +49,16 @@ for (const seed of seeds) {
   sizes = { student_params: kd.student_params, compression_ratio: kd.compression_ratio };
 }
 await server.close();
-const mean = (k: 'kd' | 'no_teacher') => rows.reduce((a, r) => a + (r[k] as number), 0) / rows.length;
+const mean = (k: 'kd' | 'no_teacher' | 'kd_validation' | 'no_teacher_validation') => rows.reduce((a, r) => a + (r[k] as number), 0) / rows.length;
 const teacherScore = task === 'lm' ? undefined : teacherTest.accuracy;
 console.log(JSON.stringify({
   date: new Date().toISOString().slice(0, 10), task, data: values.data, student: values.student, epochs: Number(values.epochs),
-  alpha: Number(values.alpha), temperature: Number(values.temperature), augment: values.augment,
+  alpha: Number(values.alpha), temperature: Number(values.temperature), augment: values.augment, lr: Number(values.lr),
   metric: task === 'lm' ? 'validation loss (nats/token, lower is better)' : 'test accuracy',
   teacher: { file: values['teacher-model'], params: server.model.params, test: teacherTest },
   ...sizes,
   seeds: rows,
   mean_kd: mean('kd'), mean_no_teacher: mean('no_teacher'),
+  mean_kd_validation: mean('kd_validation'), mean_no_teacher_validation: mean('no_teacher_validation'),
   kd_share_of_teacher: teacherScore ? mean('kd') / teacherScore : undefined,
 }, null, 2));
