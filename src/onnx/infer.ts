@@ -191,6 +191,7 @@ const RULES: Record<string, Rule> = {
   ReduceSum: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
   ReduceMean: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
   ReduceMax: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
+  ReduceProd: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
   ReduceL2: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
   ReduceSumSquare: (c) => reduce(c, c.has(1) ? c.ints(1) : undefined),
   ArgMax: (c) => {

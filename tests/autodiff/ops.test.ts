@@ -105,6 +105,27 @@ describe('grad()', () => {
     expect(() => grad(g, g.op1('ReduceSum', [y], { keepdims: 0 }), [x])).toThrow(/no gradient rule for op 'Abs'/);
   });
 
+  it('sums every repeated row of a Gather gradient exactly with several intra-op threads', async () => {
+    // onnxruntime's ScatterND add splits updates across threads unguarded and drops some when rows
+    // repeat; the embedding gradient must count each token occurrence once, run after run.
+    const { Graph } = await import('../../src/onnx/graph.js');
+    const { grad } = await import('../../src/autodiff/grad.js');
+    const { encodeModel } = await import('../../src/onnx/codec.js');
+    const { createSession, run } = await import('../../src/onnx/runtime.js');
+    const V = 4, D = 64, B = 32, L = 256;
+    const g = new Graph();
+    const table = g.input('table', 'float32', [V, D]);
+    const ids = g.input('ids', 'int64', [B, L]);
+    const loss = g.op1('ReduceSum', [g.op1('Gather', [table, ids], { axis: 0 })], { keepdims: 0 });
+    g.output(g.alias(grad(g, loss, [table]).get(table)!, 'gtable'));
+    const session = await createSession(encodeModel(g), { threads: 2 });
+    const idData = BigInt64Array.from({ length: B * L }, (_, i) => BigInt(i % V));
+    for (let rep = 0; rep < 5; rep++) {
+      const out = await run(session, { table: new Tensor('float32', [V, D], new Float32Array(V * D)), ids: new Tensor('int64', [B, L], idData) });
+      expect(new Set(out.gtable!.toNumbers())).toEqual(new Set([(B * L) / V]));
+    }
+  });
+
   it('gives zeros for parameters the loss does not use', async () => {
     const { Graph } = await import('../../src/onnx/graph.js');
     const { grad } = await import('../../src/autodiff/grad.js');

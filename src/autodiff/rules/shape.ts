@@ -1,6 +1,7 @@
 // Ops that move data without arithmetic: their VJPs route the gradient back to where each element
 // came from.
 import type { Graph } from '../../onnx/graph.js';
+import { Tensor } from '../../onnx/tensor.js';
 import { normAxis } from '../../onnx/infer.js';
 import { GradientError, dimOf, gy, shapedLike, unbroadcast, zerosLike, type VjpContext, type VjpTable } from '../vjp.js';
 
@@ -112,11 +113,19 @@ export const shapeVjps: VjpTable = {
       d = g.op1('Transpose', [d], { perm: gradPerm });
     }
     const xFront = axis === 0 ? x : g.op1('Transpose', [x], { perm: toFront });
-    const zeros = zerosLike(g, xFront);
+    const frontShape = g.op1('Shape', [xFront]);
     const dimSize = dimOf(g, xFront, 0);
     // Negative indices count from the end, as in Gather.
     const idx = g.op1('Where', [g.op1('Less', [indices, g.scalar(0, 'int64')]), g.op1('Add', [indices, g.op1('Squeeze', [dimSize, g.int64s([0])])]), indices]);
-    let gx = g.op1('ScatterND', [zeros, g.op1('Unsqueeze', [idx, g.int64s([-1])]), d], { reduction: 'add' });
+    // Scatter-add rows of width `row` into a [dimSize, row] table. Not ScatterND: onnxruntime's CPU
+    // kernel splits its updates across threads with no guard, so rows that repeat (every frequent
+    // token, every position) lose updates when intra-op threads > 1. ScatterElements along axis 0
+    // runs each column serially, which is exact and deterministic.
+    const row = rank === 1 ? g.int64s([1]) : g.op1('ReduceProd', [g.op1('Shape', [xFront], { start: 1 })], { keepdims: 1 });
+    const updates = g.op1('Reshape', [d, g.op1('Concat', [g.int64s([-1]), row], { axis: 0 })]);
+    const rowIdx = g.op1('Expand', [g.op1('Reshape', [idx, g.int64s([-1, 1])]), g.op1('Shape', [updates])]);
+    const zeros = g.op1('ConstantOfShape', [g.op1('Concat', [dimSize, row], { axis: 0 })], { value: Tensor.fromNumbers(g.dtype(x), [1], [0]) });
+    let gx = shapedLike(g, g.op1('Reshape', [g.op1('ScatterElements', [zeros, rowIdx, updates], { axis: 0, reduction: 'add' }), frontShape]), xFront);
     if (axis !== 0) {
       const back = new Array<number>(rank);
       toFront.forEach((p, i) => { back[p] = i; });
