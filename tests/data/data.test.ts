@@ -66,8 +66,18 @@ describe('built-in data sets', () => {
     expect(d.splits.train[0]!.pixels.length).toBe(784);
     expect(Math.max(...d.splits.train[0]!.pixels)).toBeLessThanOrEqual(1);
   });
+  it('spam is also a corpus: each split is the text of that split\'s mails', () => {
+    const mails = loadDataset('spam', 'classify');
+    const corpus = loadDataset('spam', 'lm');
+    if (mails.task !== 'classify' || corpus.task !== 'lm') throw new Error('wrong task');
+    for (const split of ['train', 'validation', 'test'] as const) {
+      expect(corpus.splits[split]).toBe(mails.splits[split].map((e) => e.text).join('\n\n'));
+    }
+    expect(loadDataset('spam', 'lm', { limit: 1000 }).splits.train).toHaveLength(1000);
+  });
   it('says which task a built-in data set is for', () => {
-    expect(() => loadDataset('spam', 'lm')).toThrow(/is for --task classify/);
+    expect(() => loadDataset('spam', 'image')).toThrow(/is for --task classify or lm, not --task image/);
+    expect(() => loadDataset('moby-dick', 'classify')).toThrow(/is for --task lm, not/);
   });
   it('names a missing path', () => {
     expect(() => loadDataset('/no/such/file.jsonl', 'classify')).toThrow(DataError);
