@@ -243,8 +243,10 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   });
 
   if (init) {
-    for (const [k, v] of initialParams(init, trainer.params)) trainer.params.set(k, v);
-    log(`initialised ${config.model} from ${init.file}`);
+    const taken = initialParams(init, trainer.params, config.task);
+    for (const [k, v] of taken) trainer.params.set(k, v);
+    const fresh = [...trainer.params.keys()].filter((k) => !taken.has(k));
+    log(`initialised ${config.model} from ${init.file}${fresh.length ? ` (the ${init.task} model's body; ${fresh.join(', ')} start fresh)` : ''}`);
   }
   let cursor: DataCursor = { epoch: 0, index: 0 };
   if (resumed) {
