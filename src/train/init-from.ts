@@ -36,7 +36,7 @@ export function readInitModel(file: string, task: Task, model: string | undefine
 }
 
 /** The output head: the one part of a pretrained language model that a classifier cannot use. */
-export const HEAD_PREFIX = 'head.';
+const HEAD_PREFIX = 'head.';
 
 /**
  * The starting value of each parameter, checked against what the model expects. A classifier started
