@@ -13,6 +13,8 @@ export interface InitModel {
   file: string;
   /** The task the file was trained for: 'lm' when it starts a classifier from a pretrained body. */
   task: Task;
+  /** Only the body carries over (a language model starting a classifier): the head starts fresh. */
+  bodyOnly: boolean;
   /** The architecture the file was built with (its minnow.model). */
   spec: string;
   tokenizerJson?: string;
@@ -32,7 +34,7 @@ export function readInitModel(file: string, task: Task, model: string | undefine
     throw new SpecError(`--model ${model} differs from the architecture of --init-from ${file} (${spec}); leave --model out to use the file's`);
   }
   const labels = graph.metadata.get(META.labels);
-  return { file, task: fileTask as Task, spec, tokenizerJson: tokenizerJsonOf(graph.metadata), labels: labels ? JSON.parse(labels) as string[] : undefined, weights: graph.initializers };
+  return { file, task: fileTask as Task, bodyOnly: fileTask !== task, spec, tokenizerJson: tokenizerJsonOf(graph.metadata), labels: labels ? JSON.parse(labels) as string[] : undefined, weights: graph.initializers };
 }
 
 /** The output head: the one part of a pretrained language model that a classifier cannot use. */
@@ -42,10 +44,10 @@ const HEAD_PREFIX = 'head.';
  * The starting value of each parameter, checked against what the model expects. A classifier started
  * from a language model takes every parameter but its head, which keeps the value in `expected`.
  */
-export function initialParams(init: InitModel, expected: Map<string, Tensor>, task: Task): Map<string, Tensor> {
+export function initialParams(init: InitModel, expected: Map<string, Tensor>): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [name, want] of expected) {
-    if (init.task !== task && name.startsWith(HEAD_PREFIX)) continue;
+    if (init.bodyOnly && name.startsWith(HEAD_PREFIX)) continue;
     const got = init.weights.get(name);
     if (!got || got.dtype !== 'float32') {
       const quantized = [...init.weights.keys()].some((k) => k.startsWith(`${name}.int`));

@@ -243,7 +243,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   });
 
   if (init) {
-    const taken = initialParams(init, trainer.params, config.task);
+    const taken = initialParams(init, trainer.params);
     for (const [k, v] of taken) trainer.params.set(k, v);
     const fresh = [...trainer.params.keys()].filter((k) => !taken.has(k));
     log(`initialised ${config.model} from ${init.file}${fresh.length ? ` (the ${init.task} model's body; ${fresh.join(', ')} start fresh)` : ''}`);
