@@ -1,0 +1,74 @@
+// How much does a text classifier teacher's soft label say beyond the hard label? For each model
+// file: on its training mails (what a student is distilled on) and on held-out validation mails,
+// the teacher's accuracy against the labels, the mean probability it gives the labelled class, and
+// the share of soft labels at temperature T that are not near one-hot (largest probability < 0.9).
+// A teacher that has memorised its training set gives near one-hot labels there, and distillation
+// then teaches little more than the labels do.
+//   npx tsx bench/soft-label-spread.ts --data spam --temperature 2 runs/teacher-base-pt/model.onnx [more.onnx ...]
+import { parseArgs } from 'node:util';
+import { readModelFile } from '../src/train/evaluate.js';
+import { encodeModel } from '../src/onnx/codec.js';
+import { createSession, run } from '../src/onnx/runtime.js';
+import { loadDataset } from '../src/data/datasets.js';
+import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
+import { tokenizerJsonOf, type Preprocessing } from '../src/train/metadata.js';
+import { TextClassificationSource, iterateBatches } from '../src/data/batching.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    data: { type: 'string', default: 'spam' }, temperature: { type: 'string', default: '2' },
+    // Training views as a student sees them with --augment (half of the long texts cut at a random window).
+    augment: { type: 'boolean', default: false },
+  },
+});
+if (!positionals.length) throw new Error('give one or more text classifier model files');
+const T = Number(values.temperature);
+const data = loadDataset(values.data!, 'classify');
+if (data.task !== 'classify') throw new Error(`${values.data} is not a classification data set`);
+
+async function spread(file: string, split: 'train' | 'validation') {
+  const { graph } = readModelFile(file);
+  const pre = JSON.parse(graph.metadata.get('minnow.preprocessing')!) as Preprocessing;
+  if (pre.kind !== 'text') throw new Error(`${file} is not a text model`);
+  const tokenizer = tokenizerFromJSON(tokenizerJsonOf(graph.metadata)!);
+  const ex = data.splits[split] as { text: string; label: number }[];
+  const ctx = pre.max_length;
+  const augment = values.augment && split === 'train';
+  const source = new TextClassificationSource(ex.map((e) => tokenizer.encode(e.text, augment ? 4 * ctx : ctx)), ex.map((e) => e.label), tokenizer.padId, ctx);
+  const session = await createSession(encodeModel(graph));
+  let n = 0, hits = 0, pLabel = 0, soft = 0;
+  for (const batch of iterateBatches(source, { batchSize: 32, seed: 0, epoch: 0, shuffle: false, augment })) {
+    const labels = batch.labels!.data as BigInt64Array;
+    const { labels: _, ...feeds } = batch;
+    const logits = Object.values(await run(session, feeds))[0]!;
+    const width = logits.dims.at(-1)!;
+    const z = logits.data as Float32Array;
+    for (let r = 0; r < labels.length; r++) {
+      const row = Array.from(z.subarray(r * width, (r + 1) * width));
+      const y = Number(labels[r]);
+      const p1 = softmax(row, 1), pT = softmax(row, T);
+      if (p1.indexOf(Math.max(...p1)) === y) hits++;
+      pLabel += p1[y]!;
+      if (Math.max(...pT) < 0.9) soft++;
+      n++;
+    }
+  }
+  await session.release();
+  return { split, views: augment ? 'augmented' : 'plain', examples: n, accuracy: hits / n, mean_p_label: pLabel / n, share_not_one_hot_at_T: soft / n };
+}
+
+function softmax(z: number[], t: number): number[] {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp((v - m) / t));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+const rows = [];
+for (const file of positionals) for (const split of ['train', 'validation'] as const) {
+  const row = { file, temperature: T, ...(await spread(file, split)) };
+  console.error(JSON.stringify(row));
+  rows.push(row);
+}
+console.log(JSON.stringify({ date: new Date().toISOString().slice(0, 10), data: values.data, rows }, null, 2));
