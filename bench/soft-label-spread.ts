@@ -11,7 +11,7 @@ import { encodeModel } from '../src/onnx/codec.js';
 import { createSession, run } from '../src/onnx/runtime.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
-import { tokenizerJsonOf, type Preprocessing } from '../src/train/metadata.js';
+import { META, tokenizerJsonOf, type Preprocessing } from '../src/train/metadata.js';
 import { TextClassificationSource, iterateBatches } from '../src/data/batching.js';
 
 const { values, positionals } = parseArgs({
@@ -29,7 +29,9 @@ if (data.task !== 'classify') throw new Error(`${values.data} is not a classific
 
 async function spread(file: string, split: 'train' | 'validation') {
   const { graph } = readModelFile(file);
-  const pre = JSON.parse(graph.metadata.get('minnow.preprocessing')!) as Preprocessing;
+  const raw = graph.metadata.get(META.preprocessing);
+  if (!raw) throw new Error(`${file} has no '${META.preprocessing}' metadata: was it written by minnow train?`);
+  const pre = JSON.parse(raw) as Preprocessing;
   if (pre.kind !== 'text') throw new Error(`${file} is not a text model`);
   const tokenizer = tokenizerFromJSON(tokenizerJsonOf(graph.metadata)!);
   const ex = data.splits[split] as { text: string; label: number }[];
