@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildModel } from '../src/nn/models.js';
 import { encodeModel } from '../src/onnx/codec.js';
-import { META } from '../src/train/metadata.js';
+import { META } from '../src/format/metadata.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { BpeTokenizer } from '../src/data/tokenizers/index.js';
 import { distill } from '../student/distill.js';

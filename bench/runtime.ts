@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { buildModel, type TransformerConfig } from '../src/nn/models.js';
 import { decoderFromTrained } from '../src/nn/decoder.js';
 import { encodeModel } from '../src/onnx/codec.js';
-import { META, weightsDigest } from '../src/train/metadata.js';
+import { META } from '../src/format/metadata.js';
+import { graphWeightsDigest } from '../src/onnx/digest.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { BpeTokenizer, CharTokenizer } from '../src/data/tokenizers/index.js';
 import { loadModel } from '../runtime/index.js';
@@ -46,7 +47,7 @@ const arch: TransformerConfig = { kind: 'transformer', layers: 4, dim: 128, head
 const lm = buildModel(arch, { task: 'lm', vocabSize: chars.vocabSize }, { seed: 2 });
 for (const [k, v] of Object.entries({ [META.task]: 'lm', [META.tokenizer]: JSON.stringify(chars.toJSON()), [META.preprocessing]: JSON.stringify({ kind: 'text', max_length: 512, pad_id: 0, truncation: 'right' }) })) lm.graph.metadata.set(k, v);
 const decoder = decoderFromTrained(lm.graph, arch, chars.vocabSize);
-decoder.metadata.set(META.weightsSha256, weightsDigest(decoder));
+decoder.metadata.set(META.weightsSha256, graphWeightsDigest(decoder));
 const withCache = await loadModel(encodeModel(decoder), { ort: ort as never, threads: 1 });
 const without = await loadModel(encodeModel(lm.graph), { ort: ort as never, threads: 1 });
 const prompt = moby.splits.validation.slice(0, 256);

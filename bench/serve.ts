@@ -12,7 +12,7 @@ import { buildModel } from '../src/nn/models.js';
 import { encodeModel } from '../src/onnx/codec.js';
 import { createSession, run } from '../src/onnx/runtime.js';
 import { Tensor } from '../src/onnx/tensor.js';
-import { META } from '../src/train/metadata.js';
+import { META } from '../src/format/metadata.js';
 import { TeacherClient } from '../student/teacher-client.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '6' }, seq: { type: 'string', default: '64' }, rows: { type: 'string', default: '4' }, 'max-batch': { type: 'string', default: '64' } } });

@@ -7,12 +7,13 @@
 // the tokens the model reads.
 //   npx tsx bench/soft-label-spread.ts --data spam --temperature 2 runs/teacher-base-pt/model.onnx [more.onnx ...]
 import { parseArgs } from 'node:util';
-import { readModelFile } from '../src/train/evaluate.js';
+import { readOnnxFile } from '../src/onnx/model-file.js';
 import { encodeModel } from '../src/onnx/codec.js';
 import { createSession, run } from '../src/onnx/runtime.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
-import { META, tokenizerJsonOf, type Preprocessing } from '../src/train/metadata.js';
+import { META, type Preprocessing } from '../src/format/metadata.js';
+import { tokenizerJsonOf } from '../src/format/tokenizer.js';
 import { TextClassificationSource, iterateBatches } from '../src/data/batching.js';
 
 const { values, positionals } = parseArgs({
@@ -27,7 +28,7 @@ const SPLITS = ['train', 'validation'] as const;
 
 /** One row per split for one model file; its tokenizer and session are made once for both. */
 async function spread(file: string) {
-  const { graph } = readModelFile(file);
+  const { graph } = readOnnxFile(file);
   const raw = graph.metadata.get(META.preprocessing);
   if (!raw) throw new Error(`${file} has no '${META.preprocessing}' metadata: was it written by minnow train?`);
   const pre = JSON.parse(raw) as Preprocessing;

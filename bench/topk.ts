@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { train } from '../src/train/job.js';
-import { readModelFile } from '../src/train/evaluate.js';
+import { readOnnxFile } from '../src/onnx/model-file.js';
 import { createSession, run } from '../src/onnx/runtime.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { tokenizerFromJSON } from '../src/data/tokenizers/index.js';
 import { loadDataset } from '../src/data/datasets.js';
-import { META } from '../src/train/metadata.js';
+import { META } from '../src/format/metadata.js';
 import { encodeFrame } from '../src/protocol/codec.js';
 import { softLabels, topKTailKL, logSoftmaxRows } from '../teacher/soft-labels.js';
 
@@ -23,7 +23,7 @@ const report = await train({
   task: 'lm', data: 'moby-dick', model: `transformer:layers=2,dim=128,heads=4,ff=512,ctx=${ctx}`, tokenizer: 'bpe', vocabSize: 4096,
   epochs: 20, batch: 32, lr: 2e-3, maxSteps: Number(values.steps), out, warmup: 30,
 });
-const { bytes, graph } = readModelFile(path.join(out, 'model.onnx'));
+const { bytes, graph } = readOnnxFile(path.join(out, 'model.onnx'));
 const tokenizer = tokenizerFromJSON(graph.metadata.get(META.tokenizer)!);
 const vocab = tokenizer.vocabSize;
 const data = loadDataset('moby-dick', 'lm');

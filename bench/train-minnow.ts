@@ -3,7 +3,7 @@
 import { buildModel, type TransformerConfig } from '../src/nn/models.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Tensor } from '../src/onnx/tensor.js';
-import { Rng } from '../src/train/rng.js';
+import { Rng } from '../src/format/rng.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number; steps: number; warmup: number; threads: number };
 const arch: TransformerConfig = { kind: 'transformer', layers: cfg.layers, dim: cfg.dim, heads: cfg.heads, ff: cfg.ff, ctx: cfg.ctx };

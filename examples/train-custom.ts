@@ -1,7 +1,7 @@
 // Define a small text classifier with minnow's layers and train it on your own JSONL data.
 //   npx tsx examples/train-custom.ts data.jsonl [out.onnx]      (lines: {"text": ..., "label": ...})
 import { writeFileSync } from 'node:fs';
-import { nn, train, data, onnx } from '../src/index.js';
+import { nn, train, data, onnx, format } from '../src/index.js';
 
 const [file = 'data.jsonl', out = 'custom.onnx'] = process.argv.slice(2);
 const dataset = data.loadDataset(file, 'classify');
@@ -14,7 +14,7 @@ const source = (split: data.Split) => new data.TextClassificationSource(
 // Embedding -> one Transformer-style attention block -> masked mean pool -> linear head.
 function build(training: boolean): nn.BuiltModel {
   const g = new onnx.Graph('custom');
-  const s = new nn.Scope(g, new train.Rng(42), '', 'float32', training);
+  const s = new nn.Scope(g, new format.Rng(42), '', 'float32', training);
   const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
   const mask = g.input('attention_mask', 'int64', ['batch', 'seq']);
   let x = nn.positionalEmbedding(s.sub('pos'), nn.embedding(s.sub('emb'), ids, tokenizer.vocabSize, 32), 64);
@@ -31,5 +31,5 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   for (const batch of data.iterateBatches(source('train'), { batchSize: 16, seed: 42, epoch })) await trainer.trainStep(batch);
 }
 const result = await trainer.evaluate(data.iterateBatches(source('validation'), { batchSize: 64, seed: 0, epoch: 0, shuffle: false }));
-writeFileSync(out, trainer.exportModel({ 'minnow.task': 'classify', 'minnow.labels': JSON.stringify(labels) }));
+writeFileSync(out, trainer.exportModel({ [format.META.task]: 'classify', [format.META.labels]: JSON.stringify(labels) }));
 console.log(JSON.stringify({ validation_accuracy: result.accuracy, params: trainer.paramCount(), out }));

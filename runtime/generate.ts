@@ -3,6 +3,8 @@
 // sequence, which is what the cache saves.
 import type { Tokenizer } from '../src/data/tokenizers/index.js';
 import type { OrtLike, OrtSession, OrtTensor } from './load.js';
+import { INPUT, cachedLayers, pastKeyName, pastValueName, presentKeyName, presentValueName } from '../src/format/names.js';
+import { mulberry32 } from '../src/format/rng.js';
 
 export interface GenerateOptions {
   /** Tokens to generate at most (default 64). */
@@ -28,17 +30,6 @@ export interface GeneratorParts {
   /** Longest sequence the model's positions cover. */
   ctx: number;
   logitsName: string;
-}
-
-function sampler(seed: number | undefined): () => number {
-  if (seed === undefined) return Math.random;
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function pickToken(logits: Float32Array, options: GenerateOptions, random: () => number): number {
@@ -70,9 +61,9 @@ export async function* generateTokens(parts: GeneratorParts, prompt: string, opt
   const ids = tokenizer.encode(prompt);
   if (ids.length === 0) throw new Error('generate() needs a non-empty prompt');
   if (ids.length >= parts.ctx) throw new Error(`the prompt has ${ids.length} tokens; the model's context is ${parts.ctx}`);
-  const random = sampler(options.seed);
+  const random = options.seed === undefined ? Math.random : mulberry32(options.seed);
   const maxTokens = options.maxTokens ?? 64;
-  const layers = parts.inputs.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
+  const layers = cachedLayers(parts.inputs);
   const tensor = (tokens: number[]) => new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [1, tokens.length]);
   const lastRow = (out: Record<string, OrtTensor>) => {
     const l = out[parts.logitsName]!;
@@ -81,13 +72,13 @@ export async function* generateTokens(parts: GeneratorParts, prompt: string, opt
     return data.subarray(data.length - vocab);
   };
 
-  let feeds: Record<string, OrtTensor> = { input_ids: tensor(ids) };
+  let feeds: Record<string, OrtTensor> = { [INPUT.ids]: tensor(ids) };
   if (layers > 0) {
-    const shape = parts.inputShapes['past_key_values.0.key'] ?? [];
+    const shape = parts.inputShapes[pastKeyName(0)] ?? [];
     const heads = Number(shape[1]), headDim = Number(shape[3]);
     for (let i = 0; i < layers; i++) {
-      feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
-      feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
+      feeds[pastKeyName(i)] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
+      feeds[pastValueName(i)] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
     }
   }
   const generated: number[] = [];
@@ -112,13 +103,13 @@ export async function* generateTokens(parts: GeneratorParts, prompt: string, opt
       yield piece;
     }
     if (layers > 0) {
-      feeds = { input_ids: tensor([next]) };
+      feeds = { [INPUT.ids]: tensor([next]) };
       for (let i = 0; i < layers; i++) {
-        feeds[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
-        feeds[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
+        feeds[pastKeyName(i)] = out[presentKeyName(i)]!;
+        feeds[pastValueName(i)] = out[presentValueName(i)]!;
       }
     } else {
-      feeds = { input_ids: tensor([...ids, ...generated].slice(-parts.ctx)) };
+      feeds = { [INPUT.ids]: tensor([...ids, ...generated].slice(-parts.ctx)) };
     }
   }
 }

@@ -2,6 +2,8 @@
 // the app's own `ort` module (onnxruntime-web, -node or -react-native).
 import { readModelFile, weightsSha256, ModelFormatError, type ModelFile } from './model-file.js';
 import { Model } from './model.js';
+import { META } from '../src/format/metadata.js';
+import { toHex } from '../src/format/digest.js';
 
 /** The part of an onnxruntime module the runtime uses. */
 export interface OrtLike {
@@ -72,7 +74,7 @@ async function fetchBytes(url: string, options: LoadOptions): Promise<Uint8Array
 /** Node: downloads kept in a directory, named by the sha256 of their URL. */
 async function fetchCachedOnDisk(url: string, dir: string, options: LoadOptions): Promise<Uint8Array> {
   const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-  const key = Array.from(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))), (b) => b.toString(16).padStart(2, '0')).join('');
+  const key = toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(url))));
   const file = path.join(dir, `${key}.onnx`);
   try {
     return new Uint8Array(await fs.readFile(file));
@@ -112,7 +114,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
   } catch (err) {
     throw new ModelLoadError(`${err instanceof ModelFormatError ? err.message : String(err)} (${bytes.length} bytes)`);
   }
-  const expected = options.expectedSha256 ?? file.metadata['minnow.weights_sha256'];
+  const expected = options.expectedSha256 ?? file.metadata[META.weightsSha256];
   let sha256: string | undefined;
   if (expected) {
     sha256 = await weightsSha256(file);

@@ -1,6 +1,7 @@
 // What the runtime reads from an ONNX file before handing it to ONNX Runtime: metadata_props, the
 // graph's input/output names, and the initializers' bytes (to check the weights' sha256).
 import { ProtoReader, text } from './protobuf.js';
+import { weightsDigest, webCryptoSha256 } from '../src/format/digest.js';
 
 export interface Initializer { name: string; dims: number[]; raw?: Uint8Array }
 
@@ -95,20 +96,10 @@ export function readModelFile(bytes: Uint8Array): ModelFile {
 }
 
 /**
- * sha256 over the initializers in file order (name, dims as JSON, raw bytes): the digest minnow
- * writes as minnow.weights_sha256. Undefined when a tensor does not keep raw bytes.
+ * The weights' sha256 as minnow.weights_sha256 defines it (src/format/digest.ts), with WebCrypto.
+ * Undefined when a tensor does not keep raw bytes.
  */
 export async function weightsSha256(file: ModelFile): Promise<string | undefined> {
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  for (const init of file.initializers) {
-    if (!init.raw) return undefined;
-    parts.push(enc.encode(init.name), enc.encode(JSON.stringify(init.dims)), init.raw);
-  }
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) { all.set(p, o); o += p.length; }
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', all);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  if (file.initializers.some((init) => !init.raw)) return undefined;
+  return weightsDigest(file.initializers.map((init) => ({ name: init.name, dims: init.dims, bytes: init.raw! })), webCryptoSha256);
 }

@@ -1,23 +1,14 @@
 // A loaded model: classify text or images with the model's own tokenizer and preprocessing, or run
 // raw tensors when the file carries no minnow metadata.
-import { gunzipSync, strFromU8 } from 'fflate';
 import { tokenizerFromJSON, type Tokenizer } from '../src/data/tokenizers/index.js';
+import { META, labelsOf, preprocessingOf, type ImagePreprocessing, type Preprocessing, type TextPreprocessing } from '../src/format/metadata.js';
+import { INPUT, OUTPUT, cachedLayers } from '../src/format/names.js';
+import { tokenizerJsonOf } from '../src/format/tokenizer.js';
 import type { ModelFile } from './model-file.js';
 import type { OrtLike, OrtSession, OrtTensor } from './load.js';
 import { generateTokens, type GenerateOptions } from './generate.js';
 
 export interface Prediction { label: string; score: number }
-
-interface TextPre { kind: 'text'; max_length: number; pad_id: number }
-interface ImagePre { kind: 'image'; shape: [number, number, number]; scale: number; mean: number; std: number }
-
-/** minnow.tokenizer, or minnow.tokenizer.gz (base64 of gzip) as `minnow compress` stores it. */
-function tokenizerJson(m: Record<string, string>): string | undefined {
-  if (m['minnow.tokenizer']) return m['minnow.tokenizer'];
-  const packed = m['minnow.tokenizer.gz'];
-  if (!packed) return undefined;
-  return strFromU8(gunzipSync(Uint8Array.from(atob(packed), (c) => c.charCodeAt(0))));
-}
 
 export class RuntimeInputError extends Error {
   override name = 'RuntimeInputError';
@@ -33,12 +24,10 @@ export interface ModelInfo {
   sha256?: string;
 }
 
-const parse = <T>(s: string | undefined): T | undefined => (s === undefined ? undefined : (JSON.parse(s) as T));
-
 export class Model {
   readonly info: ModelInfo;
   private readonly tokenizer?: Tokenizer;
-  private readonly pre?: TextPre | ImagePre;
+  private readonly pre?: Preprocessing;
   private disposed = false;
 
   private readonly inputShapes: Record<string, (number | string)[]>;
@@ -46,10 +35,10 @@ export class Model {
   constructor(private readonly ort: OrtLike, private readonly session: OrtSession, file: ModelFile, sha256: string | undefined, private readonly truncation: 'error' | 'right') {
     this.inputShapes = file.inputShapes;
     const m = file.metadata;
-    this.info = { task: m['minnow.task'], labels: parse<string[]>(m['minnow.labels']), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
-    const tokenizer = tokenizerJson(m);
+    this.info = { task: m[META.task], labels: labelsOf(m), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
+    const tokenizer = tokenizerJsonOf(m);
     if (tokenizer) this.tokenizer = tokenizerFromJSON(tokenizer);
-    this.pre = parse<TextPre | ImagePre>(m['minnow.preprocessing']);
+    this.pre = preprocessingOf(m);
   }
 
   private check(): void {
@@ -100,19 +89,23 @@ export class Model {
    */
   async embed(input: string | string[] | ArrayLike<number>): Promise<Float32Array[]> {
     this.check();
-    if (!this.info.outputs.includes('embeddings')) throw new RuntimeInputError('this model exposes no embeddings output');
+    if (!this.info.outputs.includes(OUTPUT.embeddings)) throw new RuntimeInputError('this model exposes no embeddings output');
     if (Array.isArray(input) && input.length === 0) throw new RuntimeInputError('embed() got an empty array');
     const out = typeof input === 'string' || (Array.isArray(input) && typeof input[0] === 'string')
       ? await this.runTexts(typeof input === 'string' ? [input] : (input as string[]))
       : await this.runImage(input as ArrayLike<number>);
-    const e = out.embeddings!;
+    const e = out[OUTPUT.embeddings]!;
     const rows = e.dims[0]!, width = e.dims.at(-1)!;
     const data = e.data as Float32Array;
     return Array.from({ length: rows }, (_, r) => data.slice(r * width, (r + 1) * width));
   }
 
+  private get logitsName(): string {
+    return this.info.outputs.includes(OUTPUT.logits) ? OUTPUT.logits : this.info.outputs[0]!;
+  }
+
   private logitsOf(out: Record<string, OrtTensor>): Float32Array {
-    return out[this.info.outputs.includes('logits') ? 'logits' : this.info.outputs[0]!]!.data as Float32Array;
+    return out[this.logitsName]!.data as Float32Array;
   }
 
   private async classifyTexts(texts: string[]): Promise<{ logits: Float32Array; rows: number }> {
@@ -124,7 +117,7 @@ export class Model {
   }
 
   private async runTexts(texts: string[]): Promise<Record<string, OrtTensor>> {
-    const pre = this.pre as TextPre;
+    const pre = this.pre as TextPreprocessing;
     if (pre.kind !== 'text' || !this.tokenizer) throw new RuntimeInputError('this model does not take text');
     const ids = texts.map((t, i) => {
       if (typeof t !== 'string') throw new RuntimeInputError(`classify(): item ${i} is not a string`);
@@ -141,13 +134,13 @@ export class Model {
     const data = new BigInt64Array(ids.length * len).fill(BigInt(pre.pad_id));
     const mask = new BigInt64Array(ids.length * len);
     ids.forEach((row, r) => row.forEach((id, t) => { data[r * len + t] = BigInt(id); mask[r * len + t] = 1n; }));
-    const feeds: Record<string, OrtTensor> = { input_ids: new this.ort.Tensor('int64', data, [ids.length, len]) };
-    if (this.info.inputs.includes('attention_mask')) feeds.attention_mask = new this.ort.Tensor('int64', mask, [ids.length, len]);
+    const feeds: Record<string, OrtTensor> = { [INPUT.ids]: new this.ort.Tensor('int64', data, [ids.length, len]) };
+    if (this.info.inputs.includes(INPUT.mask)) feeds[INPUT.mask] = new this.ort.Tensor('int64', mask, [ids.length, len]);
     return this.session.run(feeds);
   }
 
   private async runImage(pixels: ArrayLike<number>): Promise<Record<string, OrtTensor>> {
-    const pre = this.pre as ImagePre;
+    const pre = this.pre as ImagePreprocessing;
     if (pre.kind !== 'image') throw new RuntimeInputError('this model does not take images');
     const [c, h, w] = pre.shape;
     if (pixels.length !== c * h * w) throw new RuntimeInputError(`expected ${c}x${h}x${w} = ${c * h * w} pixel values (0-255), got ${pixels.length}`);
@@ -166,12 +159,12 @@ export class Model {
     if (typeof prompt !== 'string') throw new RuntimeInputError('generate() takes a string prompt');
     return generateTokens({
       ort: this.ort, session: this.session, tokenizer: this.tokenizer, inputs: this.info.inputs, inputShapes: this.inputShapes,
-      ctx: this.pre.max_length, logitsName: this.info.outputs.includes('logits') ? 'logits' : this.info.outputs[0]!,
+      ctx: this.pre.max_length, logitsName: this.logitsName,
     }, prompt, options);
   }
 
   /** Whether generate() runs with a KV cache. */
-  get hasKvCache(): boolean { return this.info.inputs.some((n) => n.startsWith('past_key_values.')); }
+  get hasKvCache(): boolean { return cachedLayers(this.info.inputs) > 0; }
 
   async warmup(): Promise<void> {
     if (this.info.task === 'lm') return;

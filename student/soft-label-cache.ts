@@ -1,12 +1,12 @@
 // Soft labels on disk, keyed by (teacher id, input digest, temperature, k): later epochs and reruns
 // reuse them, and `--offline` trains from them alone.
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { Tensor, type DType } from '../src/onnx/tensor.js';
-import { writeFileAtomic } from '../src/train/checkpoint.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { sha256 } from '../src/util/sha256.js';
 import type { InfoMessage } from '../src/protocol/messages.js';
 
 export function defaultCacheDir(): string {
@@ -16,12 +16,8 @@ export function defaultCacheDir(): string {
 
 /** sha256 over the input tensors (names, dims, bytes) in name order. */
 export function inputDigest(inputs: Record<string, Tensor>): string {
-  const h = createHash('sha256');
-  for (const name of Object.keys(inputs).sort()) {
-    const t = inputs[name]!;
-    h.update(name); h.update(JSON.stringify(t.dims)); h.update(t.bytes());
-  }
-  return h.digest('hex');
+  const utf8 = new TextEncoder();
+  return sha256(Object.keys(inputs).sort().flatMap((name) => [utf8.encode(name), utf8.encode(JSON.stringify(inputs[name]!.dims)), inputs[name]!.bytes()]));
 }
 
 type Stored = Record<string, { dtype: DType; dims: number[]; bytes: Uint8Array }>;

@@ -1,9 +1,10 @@
 // The teacher's model: any ONNX model with a logits output. Inputs are read from the model; task,
 // labels, tokenizer and preprocessing from minnow metadata when present (or from options).
-import { createHash } from 'node:crypto';
 import type { InferenceSession } from 'onnxruntime-node';
-import { readModelFile } from '../src/train/evaluate.js';
-import { META, tokenizerJsonOf } from '../src/train/metadata.js';
+import { readOnnxFile } from '../src/onnx/model-file.js';
+import { sha256 } from '../src/util/sha256.js';
+import { META } from '../src/format/metadata.js';
+import { tokenizerJsonOf } from '../src/format/tokenizer.js';
 import { createSession, type Device } from '../src/onnx/runtime.js';
 import type { Graph } from '../src/onnx/graph.js';
 import type { InputSpec } from '../src/protocol/messages.js';
@@ -53,7 +54,7 @@ function gatherTableRows(graph: Graph, input: string): number | undefined {
 }
 
 export async function loadTeacherModel(file: string, options: TeacherModelOptions = {}): Promise<TeacherModel> {
-  const { bytes, graph } = readModelFile(file);
+  const { bytes, graph } = readOnnxFile(file);
   const logits = options.logitsOutput ?? (graph.outputs.includes('logits') ? 'logits' : graph.outputs[0]);
   if (!logits || !graph.outputs.includes(logits)) throw new Error(`${file} has no output '${options.logitsOutput ?? 'logits'}'`);
   const logitsShape = graph.types.get(logits)?.shape ?? [];
@@ -66,7 +67,7 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
   const ids = graph.inputs.find((n) => n === 'input_ids');
   const session = await createSession(bytes, { device: options.device, threads: options.threads });
   return {
-    id: createHash('sha256').update(bytes).digest('hex'),
+    id: sha256([bytes]),
     file, session, task, logits, vocabSize: vocab,
     inputs: graph.inputs.map((name) => ({ name, dtype: graph.dtype(name), shape: graph.shape(name) })),
     tokenLimit: ids ? gatherTableRows(graph, ids) : undefined,

@@ -1,6 +1,6 @@
 // From logits to what students train on: log-probabilities at a temperature, in full or as the top
 // k plus the mass of the tail.
-import { toHalfArray } from '../src/protocol/fp16.js';
+import { toHalfArray } from '../src/format/fp16.js';
 
 export interface SoftLabels {
   format: 'full' | 'topk';

@@ -4,8 +4,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { compressModel, type CompressOptions } from '../compress/compress.js';
 import { parseStructuredTargets } from '../compress/prune/structured.js';
 import { sensitivityScan, type SensitivityRow } from '../compress/sensitivity.js';
-import { writeFileAtomic } from '../train/checkpoint.js';
-import { ModelFileError, evaluateModel } from '../train/evaluate.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { ModelFileError } from '../onnx/model-file.js';
 import { int } from './options.js';
 import { UsageError } from './errors.js';
 

@@ -2,7 +2,7 @@
 import { DataError } from '../data/datasets.js';
 import { SpecError } from '../nn/spec.js';
 import { DeviceError } from '../onnx/runtime.js';
-import { ModelFileError } from '../train/evaluate.js';
+import { ModelFileError } from '../onnx/model-file.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -3,14 +3,14 @@
 // each one meaningful: structured pruning (needs float weights), magnitude pruning, quantization.
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import type { Graph } from '../onnx/graph.js';
-import { META, gzipTokenizer, weightsDigest } from '../train/metadata.js';
+import { META } from '../format/metadata.js';
+import { gzipTokenizer } from '../format/tokenizer.js';
+import { stampWeightsDigest } from '../onnx/digest.js';
 import { quantizeInt8 } from './quantize/int8.js';
 import { quantizeGraphInt4 } from './quantize/int4.js';
 import { pruneMagnitude } from './prune/magnitude.js';
 import { pruneStructured, type StructuredReport, type StructuredTargets } from './prune/structured.js';
 import { KNOWN_OPS, matmulSites } from './weights.js';
-
-export const COMPRESSION_META = 'minnow.compression';
 
 export interface CompressOptions {
   /** Shrink the architecture: fewer layers, heads, FFN neurons, channels (prune/structured.ts). */
@@ -83,9 +83,9 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   gzipTokenizer(graph.metadata);
   if (graph.metadata.has(META.tokenizerGz)) recipe.tokenizer = 'gzip';
   // A file compressed twice keeps the earlier steps' recipe.
-  const earlier = graph.metadata.get(COMPRESSION_META);
-  graph.metadata.set(COMPRESSION_META, JSON.stringify(earlier ? { ...recipe, earlier: JSON.parse(earlier) } : recipe));
-  graph.metadata.set(META.weightsSha256, weightsDigest(graph));
+  const earlier = graph.metadata.get(META.compression);
+  graph.metadata.set(META.compression, JSON.stringify(earlier ? { ...recipe, earlier: JSON.parse(earlier) } : recipe));
+  stampWeightsDigest(graph);
   shortenNames(graph);
   const bytes = encodeModel(graph);
   return {

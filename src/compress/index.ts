@@ -1,4 +1,4 @@
-export { compressModel, COMPRESSION_META, type CompressOptions, type CompressResult, type CompressReport } from './compress.js';
+export { compressModel, type CompressOptions, type CompressResult, type CompressReport } from './compress.js';
 export { pruneMagnitude, magnitudeThreshold, prunableWeights, type PruneReport } from './prune/magnitude.js';
 export { pruneStructured, parseStructuredTargets, StructuredPruneError, type StructuredTargets, type StructuredReport } from './prune/structured.js';
 export { quantizeInt8, quantizePerColumn, quantizePerRow, type Int8Options, type QuantizeReport } from './quantize/int8.js';

@@ -1,7 +1,7 @@
 // Turning examples into batches of tensors, in an order fixed by (seed, epoch) so that a resumed run
 // sees exactly the batches an uninterrupted one would have.
 import { Tensor } from '../onnx/tensor.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../format/rng.js';
 import type { ImageExample } from './datasets.js';
 
 export type Batch = Record<string, Tensor>;

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Task } from '../nn/models.js';
+import type { Task } from '../format/metadata.js';
 import { readIdx } from './idx.js';
 import { splitOf, type Split } from './split.js';
 

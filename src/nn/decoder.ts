@@ -3,11 +3,12 @@
 // and the presents (past + new). Parameter names match transformerLM, so a trained model's weights
 // drop in. The first call passes pasts of length 0.
 import type { Graph } from '../onnx/graph.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../format/rng.js';
 import { Graph as GraphClass } from '../onnx/graph.js';
 import { Scope, normal } from './scope.js';
 import { activate, causalMask, embedding, layerNorm, linear } from './layers.js';
 import type { TransformerConfig } from './models.js';
+import { pastKeyName, pastValueName, presentKeyName, presentValueName } from '../format/names.js';
 
 export interface DecoderModel {
   graph: Graph;
@@ -15,11 +16,6 @@ export interface DecoderModel {
   pastNames: { key: string; value: string }[];
   presentNames: { key: string; value: string }[];
 }
-
-export const pastKeyName = (i: number) => `past_key_values.${i}.key`;
-export const pastValueName = (i: number) => `past_key_values.${i}.value`;
-export const presentKeyName = (i: number) => `present.${i}.key`;
-export const presentValueName = (i: number) => `present.${i}.value`;
 
 export function buildDecoderWithPast(arch: TransformerConfig, vocab: number, seed = 0): DecoderModel {
   const g = new GraphClass('minnow-decoder');

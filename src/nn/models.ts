@@ -2,12 +2,13 @@
 // small CNN. Each builds a forward graph whose inputs and outputs are named for the runtime.
 import { Graph, type Dim } from '../onnx/graph.js';
 import { ONNX_DATA_TYPE, type DType } from '../onnx/tensor.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../format/rng.js';
+import type { Task } from '../format/metadata.js';
 import { Scope, kaiming, normal } from './scope.js';
 import { activate, dropout, embedding, feedForward, layerNorm, linear, positionalEmbedding, type Activation } from './layers.js';
 import { multiHeadAttention, paddingBias } from './attention.js';
 
-export type Task = 'classify' | 'lm' | 'image';
+export type { Task };
 
 export interface TransformerConfig {
   kind: 'transformer';

@@ -2,7 +2,7 @@
 // same spec and seed always give the same initial weights.
 import type { Graph } from '../onnx/graph.js';
 import { Tensor, type DType } from '../onnx/tensor.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../format/rng.js';
 
 export type Init =
   | { kind: 'zeros' } | { kind: 'ones' }

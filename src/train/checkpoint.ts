@@ -1,10 +1,10 @@
 // Checkpoints: parameters, optimizer state, step, RNG and data cursor in one msgpack file, written
 // to a temp file and renamed so that a crash never leaves a half-written checkpoint behind.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { Tensor, type DType } from '../onnx/tensor.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const CHECKPOINT_VERSION = 1;
 export const CHECKPOINT_FILE = 'checkpoint.msgpack';
@@ -26,25 +26,6 @@ interface StoredTensor { dtype: DType; dims: number[]; bytes: Uint8Array }
 
 const store = (m: Map<string, Tensor>) => Object.fromEntries([...m].map(([k, t]) => [k, { dtype: t.dtype, dims: t.dims, bytes: t.bytes() }]));
 const load = (o: Record<string, StoredTensor>) => new Map(Object.entries(o).map(([k, t]) => [k, Tensor.fromBytes(t.dtype, t.dims, t.bytes)]));
-
-/**
- * Writes `bytes` to `file` atomically (temp file in the same directory, fsync, rename). Without
- * `durable`, the fsync is skipped: readers never see a partial file, but a power cut may lose it
- * (right for caches, whose entries can be fetched again).
- */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string, options: { durable?: boolean } = {}): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  // Unique per call: two writers of the same file must not share a temp file.
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    if (options.durable !== false) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-}
 
 export async function saveCheckpoint(dir: string, ckpt: Omit<Checkpoint, 'version'>): Promise<string> {
   const file = path.join(dir, CHECKPOINT_FILE);

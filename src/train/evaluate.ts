@@ -1,35 +1,16 @@
 // Evaluating an exported model file on a data set, and describing a model file (`minnow eval`,
 // `minnow inspect`).
-import { readFileSync, statSync } from 'node:fs';
-import { decodeModel, encodeModel } from '../onnx/codec.js';
+import { encodeModel } from '../onnx/codec.js';
+import { ModelFileError, decodeOnnx, readOnnxFile } from '../onnx/model-file.js';
 import type { Graph } from '../onnx/graph.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
 import { loadDataset, type LoadOptions } from '../data/datasets.js';
 import { tokenizerFromJSON } from '../data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, iterateBatches, type BatchSource } from '../data/batching.js';
 import type { Split } from '../data/split.js';
-import type { Task } from '../nn/models.js';
 import { crossEntropy } from './losses.js';
-import { META, tokenizerJsonOf, type Preprocessing } from './metadata.js';
-
-export class ModelFileError extends Error {
-  override name = 'ModelFileError';
-}
-
-export function readModelFile(file: string): { bytes: Uint8Array; graph: Graph } {
-  let bytes: Uint8Array;
-  try {
-    if (statSync(file).isDirectory()) file = `${file}/model.onnx`;
-    bytes = readFileSync(file);
-  } catch {
-    throw new ModelFileError(`model file '${file}' not found`);
-  }
-  try {
-    return { bytes, graph: decodeModel(bytes).graph };
-  } catch (err) {
-    throw new ModelFileError(`${file}: ${(err as Error).message}`);
-  }
-}
+import { META, type Preprocessing, type Task } from '../format/metadata.js';
+import { tokenizerJsonOf } from '../format/tokenizer.js';
 
 function meta(graph: Graph, key: string, file: string): string {
   const v = graph.metadata.get(key);
@@ -40,14 +21,12 @@ function meta(graph: Graph, key: string, file: string): string {
 export interface EvalOptions { data: string; split?: Split; device?: Device; batch?: number; dataOptions?: LoadOptions }
 
 export async function evaluateModelFile(file: string, options: EvalOptions): Promise<Record<string, number>> {
-  return evaluateGraph(readModelFile(file).graph, options, file);
+  return evaluateGraph(readOnnxFile(file).graph, options, file);
 }
 
 /** The same as evaluateModelFile for a model in memory (e.g. each candidate of a sensitivity scan). */
 export async function evaluateModel(bytes: Uint8Array, options: EvalOptions, name = 'the model'): Promise<Record<string, number>> {
-  let graph: Graph;
-  try { graph = decodeModel(bytes).graph; } catch (err) { throw new ModelFileError(`${name}: ${(err as Error).message}`); }
-  return evaluateGraph(graph, options, name);
+  return evaluateGraph(decodeOnnx(bytes, name), options, name);
 }
 
 async function evaluateGraph(graph: Graph, options: EvalOptions, file: string): Promise<Record<string, number>> {
@@ -113,7 +92,7 @@ export interface ModelSummary {
 }
 
 export function inspectModelFile(file: string): ModelSummary {
-  const { bytes, graph } = readModelFile(file);
+  const { bytes, graph } = readOnnxFile(file);
   const ops: Record<string, number> = {};
   for (const n of graph.nodes) {
     const key = n.domain ? `${n.domain}.${n.opType}` : n.opType;

@@ -3,7 +3,5 @@ export { train, type TrainJobOptions, type TrainReport, type TrainEvent, type Me
 export { crossEntropy, type CrossEntropyOptions } from './losses.js';
 export { appendOptimizer, clipByGlobalNorm, type OptimizerConfig, type AdamWConfig, type SgdConfig } from './optimizers.js';
 export { warmupCosine, type ScheduleConfig } from './schedule.js';
-export { saveCheckpoint, loadCheckpoint, writeFileAtomic, type Checkpoint } from './checkpoint.js';
-export { evaluateModelFile, inspectModelFile, readModelFile, ModelFileError, type ModelSummary } from './evaluate.js';
-export { META, weightsDigest, type Preprocessing } from './metadata.js';
-export { Rng, mulberry32 } from './rng.js';
+export { saveCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
+export { evaluateModelFile, inspectModelFile, type ModelSummary } from './evaluate.js';

@@ -3,11 +3,12 @@
 // architecture, tokenizer and labels in its metadata, so a run takes those from it. A language model
 // may also start a classifier of the same architecture (pretrain on text, then fine-tune on labels):
 // everything but the output head carries over, and the classifier's head starts fresh.
-import type { Task } from '../nn/models.js';
+import type { Task } from '../format/metadata.js';
 import { formatModelSpec, parseModelSpec, SpecError } from '../nn/spec.js';
 import type { Tensor } from '../onnx/tensor.js';
-import { ModelFileError, readModelFile } from './evaluate.js';
-import { META, tokenizerJsonOf } from './metadata.js';
+import { ModelFileError, readOnnxFile } from '../onnx/model-file.js';
+import { META } from '../format/metadata.js';
+import { tokenizerJsonOf } from '../format/tokenizer.js';
 
 export interface InitModel {
   file: string;
@@ -23,7 +24,7 @@ export interface InitModel {
 }
 
 export function readInitModel(file: string, task: Task, model: string | undefined): InitModel {
-  const { graph } = readModelFile(file);
+  const { graph } = readOnnxFile(file);
   const spec = graph.metadata.get(META.model);
   const fileTask = graph.metadata.get(META.task);
   if (!spec || !fileTask) throw new ModelFileError(`--init-from ${file}: no minnow metadata (minnow.model, minnow.task); it needs a model that minnow trained, compressed or pruned`);

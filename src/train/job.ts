@@ -16,8 +16,10 @@ import { encodeModel } from '../onnx/codec.js';
 import { decoderFromTrained } from '../nn/decoder.js';
 import type { Device } from '../onnx/runtime.js';
 import { Trainer, type EvalResult } from './trainer.js';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic, type DataCursor } from './checkpoint.js';
-import { META, FORMAT_VERSION, weightsDigest, type Preprocessing } from './metadata.js';
+import { loadCheckpoint, saveCheckpoint, type DataCursor } from './checkpoint.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { META, FORMAT_VERSION, type Preprocessing } from '../format/metadata.js';
+import { stampWeightsDigest } from '../onnx/digest.js';
 import type { OptimizerConfig } from './optimizers.js';
 import { prunableWeights } from '../compress/prune/magnitude.js';
 import { initialParams, readInitModel } from './init-from.js';
@@ -357,7 +359,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   if (config.task === 'lm' && arch.kind === 'transformer') {
     // The same weights as a decoder with past keys/values, for generation with a KV cache.
     const decoder = decoderFromTrained(trainer.exportGraph.graph, arch, prepared.shape.vocabSize!);
-    decoder.metadata.set(META.weightsSha256, weightsDigest(decoder));
+    stampWeightsDigest(decoder);
     await writeFileAtomic(path.join(options.out, 'decoder.onnx'), encodeModel(decoder));
   }
 

@@ -10,7 +10,7 @@ import { grad } from '../autodiff/grad.js';
 import { crossEntropy } from './losses.js';
 import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
 import { warmupCosine } from './schedule.js';
-import { META, weightsDigest } from './metadata.js';
+import { stampWeightsDigest } from '../onnx/digest.js';
 import { magnitudeMask, magnitudeThreshold } from '../compress/prune/magnitude.js';
 import type { FakeQuantizer } from '../compress/quantize/fake.js';
 
@@ -288,7 +288,7 @@ export class Trainer {
     }
     g.metadata.clear();
     for (const [k, v] of Object.entries(metadata)) g.metadata.set(k, v);
-    g.metadata.set(META.weightsSha256, weightsDigest(g));
+    stampWeightsDigest(g);
     return encodeModel(g);
   }
 

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { train } from '../../src/train/job.js';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import { buildModel } from '../../src/nn/models.js';
-import { weightsDigest, META, tokenizerJsonOf } from '../../src/train/metadata.js';
-import { compressModel, COMPRESSION_META } from '../../src/compress/compress.js';
+import { META } from '../../src/format/metadata.js';
+import { tokenizerJsonOf } from '../../src/format/tokenizer.js';
+import { graphWeightsDigest } from '../../src/onnx/digest.js';
+import { compressModel } from '../../src/compress/compress.js';
 import { distill } from '../../student/distill.js';
 
 const root = path.resolve(__dirname, '../..');
@@ -28,8 +30,8 @@ describe('minnow compress', () => {
       expect(summary.ratio).toBeLessThan(kind === 'int8' ? 0.35 : 0.3);
       const { graph } = decodeModel(readFileSync(file));
       expect(graph.metadata.get(META.task)).toBe('image');
-      expect(JSON.parse(graph.metadata.get(COMPRESSION_META)!)).toMatchObject({ quantize: kind, keep: 'last' });
-      expect(graph.metadata.get(META.weightsSha256)).toBe(weightsDigest(graph));
+      expect(JSON.parse(graph.metadata.get(META.compression)!)).toMatchObject({ quantize: kind, keep: 'last' });
+      expect(graph.metadata.get(META.weightsSha256)).toBe(graphWeightsDigest(graph));
       const inspect = minnow('inspect', file);
       expect(inspect.status, inspect.stderr).toBe(0);
       expect(JSON.parse(inspect.stdout).ops).toHaveProperty(kind === 'int8' ? 'MatMulInteger' : 'com.microsoft.MatMulNBits');
@@ -110,7 +112,7 @@ describe('minnow compress --structured, then --init-from', () => {
     expect(summary.structured.params_after / summary.structured.params_before).toBeLessThan(0.45);
     expect(summary.sparsity).toBeCloseTo(0.3, 2);
     const { graph } = decodeModel(readFileSync(pruned));
-    expect(JSON.parse(graph.metadata.get(COMPRESSION_META)!)).toMatchObject({ structured: { channels: [6, 8], hidden: [12] }, prune: { target: 0.3 } });
+    expect(JSON.parse(graph.metadata.get(META.compression)!)).toMatchObject({ structured: { channels: [6, 8], hidden: [12] }, prune: { target: 0.3 } });
     expect(minnow('inspect', pruned).status).toBe(0);
 
     // Zero steps: the exported weights are the file's, bit for bit.

@@ -8,7 +8,7 @@ import { encodeModel, decodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import type { Graph } from '../../src/onnx/graph.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 import { quantizeInt8, quantizePerColumn, quantizePerRow } from '../../src/compress/quantize/int8.js';
 import { dequantizeInt4, dequantizeTableInt4, quantizeGraphInt4, quantizeInt4, quantizeTableInt4, tableBlockSize } from '../../src/compress/quantize/int4.js';
 import { convSites, gatherSites, matmulSites } from '../../src/compress/weights.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 
 describe('examples/train-custom.ts', () => {
   it('trains a custom model on user JSONL data and exports it', () => {

@@ -5,7 +5,7 @@ import { Tensor, type DType } from '../../src/onnx/tensor.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { grad } from '../../src/autodiff/grad.js';
-import { mulberry32 } from '../../src/train/rng.js';
+import { mulberry32 } from '../../src/format/rng.js';
 
 export interface CheckInput {
   name: string;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { buildModel, type ArchConfig, type ModelShape } from '../../src/nn/models.js';
 import { encodeModel } from '../../src/onnx/codec.js';
-import { META } from '../../src/train/metadata.js';
+import { META } from '../../src/format/metadata.js';
 import { encodeFrame, decodeFrame } from '../../src/protocol/codec.js';
 import type { ServerMessage } from '../../src/protocol/messages.js';
 

@@ -1,7 +1,8 @@
 // The KV-cache decoder computes what the full LM computes: all at once, and token by token.
 import { describe, expect, it } from 'vitest';
 import { buildModel, type TransformerConfig } from '../../src/nn/models.js';
-import { decoderFromTrained, pastKeyName, pastValueName, presentKeyName, presentValueName } from '../../src/nn/decoder.js';
+import { decoderFromTrained } from '../../src/nn/decoder.js';
+import { pastKeyName, pastValueName, presentKeyName, presentValueName } from '../../src/format/names.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';

@@ -7,7 +7,7 @@ import { crossEntropy } from '../../src/train/losses.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor, type DType } from '../../src/onnx/tensor.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 
 async function checkTransformer(task: 'classify' | 'lm', dtype: DType, activation: 'relu' | 'gelu') {
   const arch: TransformerConfig = { kind: 'transformer', layers: 2, dim: 8, heads: 2, ff: 12, ctx: 5, activation };

@@ -6,7 +6,7 @@ import { buildModel, type ArchConfig, type ModelShape } from '../../src/nn/model
 import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 
 ortWeb.env.wasm.numThreads = 1;
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveTeacher, type TeacherServer } from '../../teacher/server.js';
 import { encodeFrame } from '../../src/protocol/codec.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 import { RawClient, ids, writeTeacherModel } from '../helpers/teacher-fixture.js';
 
 const VOCAB = 50;

@@ -6,7 +6,7 @@ import { logSoftmaxRows } from '../../teacher/soft-labels.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import { readFileSync } from 'node:fs';
-import { fromHalfArray } from '../../src/protocol/fp16.js';
+import { fromHalfArray } from '../../src/format/fp16.js';
 import { RawClient, ids, writeTeacherModel } from '../helpers/teacher-fixture.js';
 import type { SoftMessage } from '../../src/protocol/messages.js';
 

@@ -6,7 +6,7 @@ import { createSession, run } from '../../src/onnx/runtime.js';
 import { grad } from '../../src/autodiff/grad.js';
 import { distillationLoss, TEACHER_INPUTS } from '../../src/train/distill-loss.js';
 import { logSoftmaxRows, topKRows } from '../../teacher/soft-labels.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 
 const ROWS = 3, V = 6;
 const rng = new Rng(3);

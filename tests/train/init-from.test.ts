@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { train } from '../../src/train/job.js';
 import { decodeModel } from '../../src/onnx/codec.js';
-import { META, tokenizerJsonOf } from '../../src/train/metadata.js';
+import { META } from '../../src/format/metadata.js';
+import { tokenizerJsonOf } from '../../src/format/tokenizer.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-init-'));
 const MODEL = 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=32';

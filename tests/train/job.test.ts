@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { train, type TrainEvent, type TrainJobOptions } from '../../src/train/job.js';
 import { inspectModelFile, evaluateModelFile } from '../../src/train/evaluate.js';
-import { readModelFile } from '../../src/train/evaluate.js';
-import { weightsDigest, META } from '../../src/train/metadata.js';
+import { readOnnxFile } from '../../src/onnx/model-file.js';
+import { META } from '../../src/format/metadata.js';
+import { graphWeightsDigest } from '../../src/onnx/digest.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-job-'));
@@ -31,8 +32,8 @@ describe('train job', () => {
     expect(summary.metadata[META.task]).toBe('image');
     expect(summary.metadata[META.labels]).toHaveLength(10);
     expect(summary.ops.MatMul).toBe(2);
-    const { graph } = readModelFile(path.join(out, 'model.onnx'));
-    expect(graph.metadata.get(META.weightsSha256)).toBe(weightsDigest(graph));
+    const { graph } = readOnnxFile(path.join(out, 'model.onnx'));
+    expect(graph.metadata.get(META.weightsSha256)).toBe(graphWeightsDigest(graph));
     const metrics = await evaluateModelFile(path.join(out, 'model.onnx'), { data: 'fashion-mnist', dataOptions: { limit: 640 } });
     expect(metrics.accuracy).toBeCloseTo((report.metrics as { accuracy: number }).accuracy, 6);
   });

@@ -9,7 +9,7 @@ import { buildModel } from '../../src/nn/models.js';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/format/rng.js';
 import { compressModel } from '../../src/compress/compress.js';
 import { fakeQuantPlan } from '../../src/compress/quantize/fake.js';
 import { evaluateModel, evaluateModelFile } from '../../src/train/evaluate.js';

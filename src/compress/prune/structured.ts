@@ -14,7 +14,7 @@ import { buildModel, type ArchConfig, type CnnConfig, type MlpConfig, type Model
 import { formatModelSpec, parseModelSpec } from '../../nn/spec.js';
 import type { Graph } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { META } from '../../train/metadata.js';
+import { META } from '../../format/metadata.js';
 
 export interface StructuredTargets {
   /** Transformer / ViT: layers, residual width, heads per layer, FFN neurons per layer. */

@@ -8,7 +8,7 @@ import type { Graph, Node } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
 import { consumers, convSites, gatherSites, matmulSites, type GatherSite } from '../weights.js';
 import { dropWeight, replaceNode, weightOnlyInt8, type QuantizeReport } from './int8.js';
-import { fromHalf, toHalf } from '../../protocol/fp16.js';
+import { fromHalf, toHalf } from '../../format/fp16.js';
 
 export interface Int4Options {
   /** 16, 32, 64 or 128 (default 32). */
