@@ -1,9 +1,10 @@
 // Reverse-mode differentiation over an ONNX graph: walk the nodes between `wrt` and `loss` in reverse
-// topological order, ask each node's VJP rule for its input gradients and sum the contributions.
+// topological order, ask each node's VJP rule (src/onnx/ops) for its input gradients and sum the
+// contributions.
 import type { Graph, Node } from '../onnx/graph.js';
 import { isFloat } from '../onnx/tensor.js';
-import { GradientError, shapedLike, zerosLike } from './vjp.js';
-import { VJPS, NON_DIFFERENTIABLE } from './rules/index.js';
+import { OPS, opDef } from '../onnx/ops/index.js';
+import { GradientError, shapedLike, zerosLike } from '../onnx/ops/vjp.js';
 
 export interface GradOptions {
   /** Gradient fed in for the loss (default: ones, i.e. d loss / d loss). */
@@ -43,9 +44,9 @@ export function grad(g: Graph, loss: string, wrt: string[], options: GradOptions
     if (gradOutputs.every((x) => x === undefined)) continue;
     const needs = node.inputs.map((x) => x !== '' && reachable.has(x) && isFloat(g.dtype(x)));
     if (!needs.some(Boolean)) continue;
-    const rule = VJPS[node.opType];
-    if (!rule) {
-      throw new GradientError(`no gradient rule for op '${node.opType}' (node '${node.name}'); ops with rules: ${Object.keys(VJPS).sort().join(', ')}`);
+    const rule = opDef(node)?.vjp;
+    if (typeof rule !== 'function') {
+      throw new GradientError(`no gradient rule for op '${node.opType}' (node '${node.name}'); ops with rules: ${differentiableOps().join(', ')}`);
     }
     const grads = rule({ g, node, gradOutputs, needs });
     node.inputs.forEach((input, k) => {
@@ -72,7 +73,7 @@ function onesLike(g: Graph, x: string): string {
 function forwardReachable(nodes: Node[], wrt: string[]): Set<string> {
   const reached = new Set(wrt);
   for (const node of nodes) {
-    if (NON_DIFFERENTIABLE.has(node.opType)) continue;
+    if (opDef(node)?.vjp === 'none') continue;
     if (node.inputs.some((x) => reached.has(x))) for (const out of node.outputs) reached.add(out);
   }
   return reached;
@@ -90,4 +91,9 @@ function backwardNeeded(nodes: Node[], loss: string, reachable: Set<string>): Se
     for (const x of node.inputs) if (reachable.has(x)) wanted.add(x);
   }
   return needed;
+}
+
+/** Ops with a VJP rule. */
+export function differentiableOps(): string[] {
+  return Object.entries(OPS).filter(([, def]) => typeof def.vjp === 'function').map(([op]) => op).sort();
 }

@@ -1,10 +1,2 @@
-export { grad, type GradOptions } from './grad.js';
-export { GradientError, type Vjp, type VjpContext, type VjpTable } from './vjp.js';
-export { VJPS, NON_DIFFERENTIABLE } from './rules/index.js';
-export * from './rules/elementwise.js';
-export * from './rules/matmul.js';
-export * from './rules/reduce.js';
-export * from './rules/softmax.js';
-export * from './rules/normalization.js';
-export * from './rules/shape.js';
-export * from './rules/conv.js';
+export { grad, differentiableOps, type GradOptions } from './grad.js';
+export { GradientError, type Vjp, type VjpContext } from '../onnx/ops/vjp.js';

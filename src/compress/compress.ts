@@ -10,7 +10,8 @@ import { quantizeInt8 } from './quantize/int8.js';
 import { quantizeGraphInt4 } from './quantize/int4.js';
 import { pruneMagnitude } from './prune/magnitude.js';
 import { pruneStructured, type StructuredReport, type StructuredTargets } from './prune/structured.js';
-import { KNOWN_OPS, matmulSites } from './weights.js';
+import { matmulSites } from './weights.js';
+import { opDef } from '../onnx/ops/index.js';
 
 export interface CompressOptions {
   /** Shrink the architecture: fewer layers, heads, FFN neurons, channels (prune/structured.ts). */
@@ -62,7 +63,8 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
     sparsity = pruneMagnitude(graph, options.prune).sparsity;
     recipe.prune = { target: options.prune, sparsity };
   }
-  const unknown = [...new Set(graph.nodes.filter((n) => !KNOWN_OPS.has(n.opType)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
+  // Ops outside minnow's op table pass through unchanged, and the report names them.
+  const unknown = [...new Set(graph.nodes.filter((n) => !opDef(n)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
   const sites = matmulSites(graph);
   const keep = options.keep ?? 'last';
   const keepFloat = Array.isArray(keep) ? keep

@@ -40,12 +40,3 @@ export function consumers(g: Graph): Map<string, Node[]> {
   for (const n of g.nodes) for (const i of n.inputs) { const l = map.get(i); if (l) l.push(n); else map.set(i, [n]); }
   return map;
 }
-
-/** Ops the quantizers understand (rewrite or pass through knowingly); others are reported. */
-export const KNOWN_OPS = new Set([
-  'MatMul', 'Gemm', 'Gather', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Relu', 'Gelu', 'Erf',
-  'Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceMean', 'LayerNormalization', 'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Flatten',
-  'Concat', 'Split', 'Slice', 'Where', 'Expand', 'Cast', 'Identity', 'Dropout', 'Conv', 'MaxPool', 'AveragePool', 'Shape', 'Size',
-  'Constant', 'ConstantOfShape', 'Range', 'Equal', 'Greater', 'Less', 'Not', 'Max', 'Min', 'ArgMax', 'GatherElements',
-  'DynamicQuantizeLinear', 'MatMulInteger', 'MatMulNBits', 'DequantizeLinear',
-]);

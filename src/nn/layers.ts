@@ -1,8 +1,8 @@
 // The building blocks: each function creates its parameters in a scope and returns its output.
 import type { DType } from '../onnx/tensor.js';
 import type { Graph } from '../onnx/graph.js';
-import { dropout as dropoutOp, gelu, relu } from '../autodiff/rules/elementwise.js';
-import { layerNorm as layerNormOp } from '../autodiff/rules/normalization.js';
+import { dropout as dropoutOp, gelu, relu } from '../onnx/ops/elementwise.js';
+import { layerNorm as layerNormOp } from '../onnx/ops/normalization.js';
 import { Scope, kaiming, normal, ones, zeros, type Init } from './scope.js';
 
 export interface LinearOptions { bias?: boolean; init?: Init }

@@ -1,7 +1,8 @@
 // ModelProto <-> Graph, through protobufjs and the ONNX schema in onnx-schema.ts.
 import protobuf from 'protobufjs';
 import { ONNX_PROTO } from './onnx-schema.js';
-import { FloatAttr, FloatsAttr, Graph, type AttrValue, type Dim, type Node } from './graph.js';
+import { Graph, type Dim, type Node } from './graph.js';
+import { FloatAttr, FloatsAttr, type AttrValue } from './attrs.js';
 import { Tensor, ONNX_DATA_TYPE, dtypeFromOnnx, type DType } from './tensor.js';
 import { checkGraph, topologicalOrder } from './check.js';
 

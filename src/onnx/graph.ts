@@ -3,6 +3,7 @@
 // the values of constants so that shape inference can read Reshape targets, axes and the like.
 import { Tensor, type DType } from './tensor.js';
 import { inferNode } from './infer.js';
+import type { AttrValue } from './attrs.js';
 
 /** A dimension: a number when static, a name ('batch', 'seq') when it is only known at run time. */
 export type Dim = number | string;
@@ -11,14 +12,6 @@ export interface ValueType {
   dtype: DType;
   shape: Dim[];
 }
-
-/** A float attribute (plain numbers are written as INT attributes). */
-export class FloatAttr { constructor(readonly value: number) {} }
-export class FloatsAttr { constructor(readonly value: number[]) {} }
-export const f = (value: number) => new FloatAttr(value);
-export const floats = (value: number[]) => new FloatsAttr(value);
-
-export type AttrValue = number | number[] | string | string[] | FloatAttr | FloatsAttr | Tensor;
 
 export interface Node {
   name: string;

@@ -1,6 +1,6 @@
 // Losses as graph nodes.
 import type { Graph } from '../onnx/graph.js';
-import { softmaxCrossEntropy } from '../autodiff/rules/softmax.js';
+import { softmaxCrossEntropy } from '../onnx/ops/softmax.js';
 
 export interface CrossEntropyOptions {
   /** Mix the one-hot target with a uniform distribution: (1 - e) CE + e * mean_c(-log p_c). */

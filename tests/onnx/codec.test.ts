@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Graph, f, type Node } from '../../src/onnx/graph.js';
+import { Graph, type Node } from '../../src/onnx/graph.js';
+import { f } from '../../src/onnx/attrs.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import { decodeModel, encodeModel } from '../../src/onnx/codec.js';
 import { checkGraph, GraphCheckError } from '../../src/onnx/check.js';
-import { broadcastShapes } from '../../src/onnx/infer.js';
+import { broadcastShapes } from '../../src/onnx/ops/shape-rule.js';
 import { createSession, run, checkDevice, parseDevice, DeviceError } from '../../src/onnx/runtime.js';
 
 describe('ONNX codec', () => {

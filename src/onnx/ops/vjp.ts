@@ -1,7 +1,7 @@
-// The contract every gradient rule follows, and helpers the rules share.
-import type { Graph, Node } from '../onnx/graph.js';
-import { Tensor, ONNX_DATA_TYPE, type DType } from '../onnx/tensor.js';
-import { normAxis } from '../onnx/infer.js';
+// The contract every gradient rule (VJP) follows, and helpers the rules share.
+import type { Graph, Node } from '../graph.js';
+import { Tensor, ONNX_DATA_TYPE, type DType } from '../tensor.js';
+import { normAxis } from './shape-rule.js';
 
 export interface VjpContext {
   g: Graph;
@@ -14,7 +14,6 @@ export interface VjpContext {
 
 /** Returns the gradient w.r.t. each input, or undefined where the input is not differentiable. */
 export type Vjp = (ctx: VjpContext) => (string | undefined)[];
-export type VjpTable = Record<string, Vjp>;
 
 export class GradientError extends Error {
   override name = 'GradientError';
