@@ -1,7 +1,11 @@
-// Multi-head scaled dot-product self-attention with an optional padding mask and causal mask.
+// Multi-head scaled dot-product self-attention with an optional padding bias, causal mask and KV
+// cache.
 import { ONNX_DATA_TYPE } from '../onnx/tensor.js';
 import { Scope, normal, type Init } from './scope.js';
-import { causalMask, dropout, linear } from './layers.js';
+import { dropout, linear } from './layers.js';
+
+/** One layer's keys and values, [batch, heads, positions, head_dim]. */
+export interface KeyValues { key: string; value: string }
 
 export interface AttentionOptions {
   heads: number;
@@ -9,8 +13,10 @@ export interface AttentionOptions {
   headDim?: number;
   /** Additive bias [batch, 1, 1, seq] (0 keep, -1e9 drop) built by paddingBias(). */
   paddingBias?: string;
-  /** Each position attends to itself and earlier positions only. */
-  causal?: boolean;
+  /** Additive [queries, keys] mask built by causalMask(): each position sees itself and earlier ones. */
+  causalMask?: string;
+  /** Keys and values of the positions before these (a decoder's cache): attended to, and extended. */
+  past?: KeyValues;
   dropout?: number;
   seed?: number;
   outInit?: Init;
@@ -25,6 +31,11 @@ export function paddingBias(s: Scope, mask: string): string {
 }
 
 export function multiHeadAttention(s: Scope, x: string, options: AttentionOptions): string {
+  return attention(s, x, options).output;
+}
+
+/** The attention output, and with `past` the keys and values extended by these positions. */
+export function attention(s: Scope, x: string, options: AttentionOptions): { output: string; present?: KeyValues } {
   const { g } = s;
   const dim = g.shape(x).at(-1) as number;
   const { heads } = options;
@@ -35,23 +46,24 @@ export function multiHeadAttention(s: Scope, x: string, options: AttentionOption
   const qkv = linear(s.sub('qkv'), x, 3 * inner, { init: normal(0.02) });
   const [q, k, v] = g.op('Split', [qkv, g.int64s([inner, inner, inner])], { axis: -1 }, { outputs: 3, name: `${s.prefix}.split` }) as [string, string, string];
   const heads4 = (t: string) => g.op1('Reshape', [t, g.int64s([0, 0, heads, headDim])]);
-  const qh = g.op1('Transpose', [heads4(g.op1('Mul', [q, g.scalar(1 / Math.sqrt(headDim), s.dtype)]))], { perm: [0, 2, 1, 3] });
-  const kh = g.op1('Transpose', [heads4(k)], { perm: [0, 2, 3, 1] });
-  const vh = g.op1('Transpose', [heads4(v)], { perm: [0, 2, 1, 3] });
-  let scores = g.op1('MatMul', [qh, kh], {}, { name: `${s.prefix}.scores` });
-  if (options.causal) {
-    const seq = g.op1('Squeeze', [g.op1('Shape', [x], { start: 1, end: 2 }), g.int64s([0])]);
-    const mask = causalMask(g, g.op1('Range', [g.scalar(0, 'int64'), seq, g.scalar(1, 'int64')]), seq, s.dtype);
-    const t = g.shape(x)[1]!;
-    g.types.set(mask, { dtype: s.dtype, shape: [t, t] });
-    scores = g.op1('Add', [scores, mask]);
+  const toHeads = (t: string) => g.op1('Transpose', [heads4(t)], { perm: [0, 2, 1, 3] });
+  const qh = toHeads(g.op1('Mul', [q, g.scalar(1 / Math.sqrt(headDim), s.dtype)]));
+  let kT: string, vh: string, present: KeyValues | undefined;
+  if (options.past) {
+    present = { key: g.op1('Concat', [options.past.key, toHeads(k)], { axis: 2 }), value: g.op1('Concat', [options.past.value, toHeads(v)], { axis: 2 }) };
+    kT = g.op1('Transpose', [present.key], { perm: [0, 1, 3, 2] });
+    vh = present.value;
+  } else {
+    kT = g.op1('Transpose', [heads4(k)], { perm: [0, 2, 3, 1] });
+    vh = toHeads(v);
   }
+  let scores = g.op1('MatMul', [qh, kT], {}, { name: `${s.prefix}.scores` });
+  if (options.causalMask) scores = g.op1('Add', [scores, options.causalMask]);
   if (options.paddingBias) scores = g.op1('Add', [scores, options.paddingBias]);
   let probs = g.op1('Softmax', [scores], { axis: -1 }, { name: `${s.prefix}.probs` });
   probs = dropout(s, probs, options.dropout ?? 0, (options.seed ?? 0) + 1);
   const ctx = g.op1('MatMul', [probs, vh]);
   const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, inner])]);
   const out = linear(s.sub('out'), merged, dim, { init: options.outInit ?? normal(0.02) });
-  return dropout(s, out, options.dropout ?? 0, (options.seed ?? 0) + 2);
+  return { output: dropout(s, out, options.dropout ?? 0, (options.seed ?? 0) + 2), present };
 }
-

@@ -24,16 +24,26 @@ export function embedding(s: Scope, ids: string, vocab: number, dim: number, ini
   return s.g.op1('Gather', [table, ids], { axis: 0 }, { name: `${s.prefix}.lookup` });
 }
 
-/** Adds a learned position vector to each of the x's positions (x: [batch, seq, dim], seq <= ctx). */
-export function positionalEmbedding(s: Scope, x: string, ctx: number, init: Init = normal(0.02)): string {
+/**
+ * Adds a learned position vector to each of x's positions (x: [batch, seq, dim]): positions 0 .. seq,
+ * or the 1-D int64 `positions` given (a decoder's continue after its cache). Positions stay below ctx.
+ */
+export function positionalEmbedding(s: Scope, x: string, ctx: number, positions = tokenPositions(s.g, x)): string {
   const { g } = s;
   const dim = g.shape(x).at(-1) as number;
-  const table = s.param('weight', [ctx, dim], init);
-  const seqLen = g.op1('Squeeze', [g.op1('Shape', [x], { start: 1, end: 2 }), g.int64s([0])]);
-  const positions = g.op1('Range', [g.scalar(0, 'int64'), seqLen, g.scalar(1, 'int64')], {}, { name: 'positions' });
+  const table = s.param('weight', [ctx, dim], normal(0.02));
   const pos = g.op1('Gather', [table, positions], { axis: 0 }, { name: `${s.prefix}.lookup` });
   g.types.set(pos, { dtype: s.dtype, shape: [g.shape(x)[1]!, dim] });
   return g.op1('Add', [x, pos], {}, { name: `${s.prefix}.out` });
+}
+
+/** The positions of x's tokens ([batch, seq, ...]): offset .. offset + seq, offset an int64 [1] (default 0). */
+export function tokenPositions(g: Graph, x: string, offset?: string): string {
+  const seq = g.op1('Shape', [x], { start: 1, end: 2 });
+  const scalar = (t: string) => g.op1('Squeeze', [t, g.int64s([0])]);
+  const start = offset ? scalar(offset) : g.scalar(0, 'int64');
+  const end = offset ? scalar(g.op1('Add', [offset, seq])) : scalar(seq);
+  return g.op1('Range', [start, end, g.scalar(1, 'int64')], {}, { name: 'positions' });
 }
 
 export function layerNorm(s: Scope, x: string, epsilon = 1e-5): string {

@@ -11,7 +11,8 @@ import { Tensor } from '../../src/onnx/tensor.js';
 import type { Graph } from '../../src/onnx/graph.js';
 import { Rng } from '../../src/format/rng.js';
 import { META } from '../../src/format/metadata.js';
-import { axisNorms2, parseStructuredTargets, pruneStructured, take, topIndices, type StructuredTargets } from '../../src/compress/prune/structured.js';
+import { parseStructuredTargets, pruneStructured, type StructuredTargets } from '../../src/compress/prune/structured.js';
+import { axisNorms2, take, topIndices } from '../../src/nn/kinds/prune.js';
 import { pruneMagnitude } from '../../src/compress/prune/magnitude.js';
 import { quantizeInt8 } from '../../src/compress/quantize/int8.js';
 
