@@ -21,7 +21,7 @@ import { parseStructuredTargets } from '../src/compress/prune/structured.js';
 import { prunableWeights } from '../src/compress/prune/magnitude.js';
 import { evaluateModelFile } from '../src/train/evaluate.js';
 import { decodeModel, encodeModel } from '../src/onnx/codec.js';
-import { fakeQuantPlan } from '../src/compress/quantize/fake.js';
+import { fakeQuantPlan } from '../src/compress/quantize/schemes.js';
 import { inspectModelFile } from '../src/train/evaluate.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { META, type Preprocessing } from '../src/format/metadata.js';

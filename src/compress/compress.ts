@@ -6,11 +6,10 @@ import type { Graph } from '../onnx/graph.js';
 import { META } from '../format/metadata.js';
 import { gzipTokenizer } from '../format/tokenizer.js';
 import { stampWeightsDigest } from '../onnx/digest.js';
-import { quantizeInt8 } from './quantize/int8.js';
-import { quantizeGraphInt4 } from './quantize/int4.js';
+import { quantizeGraph, type SchemeName } from './quantize/schemes.js';
+import { keptWeights, type KeepRule } from './quantize/scheme.js';
 import { pruneMagnitude } from './prune/magnitude.js';
 import { pruneStructured, type StructuredReport, type StructuredTargets } from './prune/structured.js';
-import { matmulSites } from './weights.js';
 import { opDef } from '../onnx/ops/index.js';
 
 export interface CompressOptions {
@@ -18,7 +17,7 @@ export interface CompressOptions {
   structured?: StructuredTargets;
   /** One-shot global magnitude pruning of MatMul/Conv weights to this sparsity. */
   prune?: number;
-  quantize?: 'int8' | 'int4';
+  quantize?: SchemeName;
   /** int4 block size (16, 32, 64, 128). */
   blockSize?: number;
   /** int4: per-block zero points instead of symmetric codes. */
@@ -28,7 +27,7 @@ export interface CompressOptions {
    * Which weights stay at higher precision: the last matrix (the head, default), the first and
    * last, none, or a list of weight names (e.g. from sensitivityScan).
    */
-  keep?: 'last' | 'first,last' | 'none' | string[];
+  keep?: KeepRule;
   /** Under int4, what the kept matrices become: int8 weight-only (default) or float32. Under int8 they stay float32. */
   keptPrecision?: 'int8' | 'float32';
 }
@@ -65,15 +64,12 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   }
   // Ops outside minnow's op table pass through unchanged, and the report names them.
   const unknown = [...new Set(graph.nodes.filter((n) => !opDef(n)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
-  const sites = matmulSites(graph);
   const keep = options.keep ?? 'last';
-  const keepFloat = Array.isArray(keep) ? keep
-    : keep === 'none' || sites.length === 0 ? [] : keep === 'last' ? [sites.at(-1)!.weight] : [sites[0]!.weight, sites.at(-1)!.weight];
-  const report = options.quantize === 'int8'
-    ? quantizeInt8(graph, { keepFloat })
-    : options.quantize === 'int4'
-      ? quantizeGraphInt4(graph, { blockSize: options.blockSize ?? 32, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keepFloat, keptPrecision: options.keptPrecision })
-      : { quantized: [], kept: [] };
+  const report = options.quantize
+    ? quantizeGraph(graph, options.quantize, {
+      keep: keptWeights(graph, keep), blockSize: options.blockSize, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keptPrecision: options.keptPrecision,
+    })
+    : { quantized: [], kept: [] };
   if (options.quantize) {
     Object.assign(recipe, {
       quantize: options.quantize, keep,

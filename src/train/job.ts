@@ -23,7 +23,7 @@ import { stampWeightsDigest } from '../onnx/digest.js';
 import type { OptimizerConfig } from './optimizers.js';
 import { prunableWeights } from '../compress/prune/magnitude.js';
 import { initialParams, readInitModel } from './init-from.js';
-import { fakeQuantPlan, type FakeQuantOptions } from '../compress/quantize/fake.js';
+import { fakeQuantPlan, type FakeQuantOptions } from '../compress/quantize/schemes.js';
 
 export interface TrainJobOptions {
   task: Task;

@@ -12,7 +12,7 @@ import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optim
 import { warmupCosine } from './schedule.js';
 import { stampWeightsDigest } from '../onnx/digest.js';
 import { magnitudeMask, magnitudeThreshold } from '../compress/prune/magnitude.js';
-import type { FakeQuantizer } from '../compress/quantize/fake.js';
+import type { FakeQuantizer } from '../compress/quantize/schemes.js';
 
 export type Batch = Record<string, Tensor>;
 

@@ -9,8 +9,9 @@ import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import type { Graph } from '../../src/onnx/graph.js';
 import { Rng } from '../../src/format/rng.js';
-import { quantizeInt8, quantizePerColumn, quantizePerRow } from '../../src/compress/quantize/int8.js';
-import { dequantizeInt4, dequantizeTableInt4, quantizeGraphInt4, quantizeInt4, quantizeTableInt4, tableBlockSize } from '../../src/compress/quantize/int4.js';
+import { quantizePerColumn, quantizePerRow } from '../../src/compress/quantize/int8.js';
+import { quantizeGraph } from '../../src/compress/quantize/schemes.js';
+import { dequantizeInt4, dequantizeTableInt4, quantizeInt4, quantizeTableInt4, tableBlockSize } from '../../src/compress/quantize/int4.js';
 import { convSites, gatherSites, matmulSites } from '../../src/compress/weights.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -90,7 +91,7 @@ describe('int8 quantization', () => {
       const model = buildModel(arch, shape, { seed: 2 });
       const reference = int8Reference(model.graph);
       const q = copy(model.graph);
-      const report = quantizeInt8(q);
+      const report = quantizeGraph(q, 'int8', { keep: new Set() });
       expect(report.quantized.length).toBeGreaterThan(0);
       const bytes = encodeModel(q);
       expect(bytes.length).toBeLessThan(encodeModel(model.graph).length * 0.35);
@@ -144,7 +145,7 @@ describe('int4 quantization (MatMulNBits)', () => {
         reference.initializers.set(site.table, new Tensor('float32', t.dims, dequantizeTableInt4(quantizeTableInt4(t, tableBlockSize(site.dim, 32)), site.rows, site.dim)));
       }
       const q = copy(model.graph);
-      const report = quantizeGraphInt4(q, { blockSize: 32, symmetric });
+      const report = quantizeGraph(q, 'int4', { keep: new Set(), blockSize: 32, symmetric });
       // 4 matrices per layer and the head, then the token and position tables.
       expect(report.quantized.length).toBe(2 * 4 + 1 + 2);
       expect(report.quantized.slice(-2)).toEqual(['tok_emb.weight', 'pos_emb.weight']);
@@ -175,7 +176,7 @@ describe('int4 quantization (MatMulNBits)', () => {
       reference.initializers.set(site.weight, new Tensor('float32', w.dims, dequantizeInt4(quantizeInt4(w, 32, true), site.k, site.n, 32)));
     }
     const q = copy(model.graph);
-    const report = quantizeGraphInt4(q, { blockSize: 32 });
+    const report = quantizeGraph(q, 'int4', { keep: new Set(), blockSize: 32 });
     expect(report.quantized).toEqual(['fc.weight', 'head.weight', 'conv1.weight']);
     expect(report.kept).toEqual(['conv0.weight']);
     expect(q.initializers.get('conv0.weight.int8')!.dtype).toBe('int8');
@@ -187,6 +188,6 @@ describe('int4 quantization (MatMulNBits)', () => {
   });
 
   it('rejects unsupported block sizes', () => {
-    expect(() => quantizeGraphInt4(copy(buildModel(mlp[0], mlp[1], { seed: 1 }).graph), { blockSize: 24 })).toThrow(/16, 32, 64 or 128/);
+    expect(() => quantizeGraph(copy(buildModel(mlp[0], mlp[1], { seed: 1 }).graph), 'int4', { keep: new Set(), blockSize: 24 })).toThrow(/16, 32, 64 or 128/);
   });
 });

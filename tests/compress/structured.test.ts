@@ -14,7 +14,7 @@ import { META } from '../../src/format/metadata.js';
 import { parseStructuredTargets, pruneStructured, type StructuredTargets } from '../../src/compress/prune/structured.js';
 import { axisNorms2, take, topIndices } from '../../src/nn/kinds/prune.js';
 import { pruneMagnitude } from '../../src/compress/prune/magnitude.js';
-import { quantizeInt8 } from '../../src/compress/quantize/int8.js';
+import { quantizeGraph } from '../../src/compress/quantize/schemes.js';
 
 ortWeb.env.wasm.numThreads = 1;
 const rng = new Rng(5);
@@ -139,7 +139,7 @@ describe('pruneStructured', () => {
     expect(() => pruneStructured(g, { heads: 8 })).toThrow(/has only 4; pruning can only shrink/);
     expect(() => pruneStructured(g, { channels: [3] })).toThrow(/for CNN and MLP models/);
     const q = decodeModel(encodeModel(g)).graph;
-    quantizeInt8(q);
+    quantizeGraph(q, 'int8', { keep: new Set() });
     expect(() => pruneStructured(q, { heads: 2 })).toThrow(/prune before you quantize/);
     const bare = decodeModel(encodeModel(buildModel(parseModelSpec('mlp:hidden=8'), imageShape, { seed: 0 }).graph)).graph;
     expect(() => pruneStructured(bare, { hidden: [4] })).toThrow(/no minnow.model/);

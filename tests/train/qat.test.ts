@@ -11,7 +11,7 @@ import { createSession, run } from '../../src/onnx/runtime.js';
 import { Tensor } from '../../src/onnx/tensor.js';
 import { Rng } from '../../src/format/rng.js';
 import { compressModel } from '../../src/compress/compress.js';
-import { fakeQuantPlan } from '../../src/compress/quantize/fake.js';
+import { fakeQuantPlan } from '../../src/compress/quantize/schemes.js';
 import { evaluateModel, evaluateModelFile } from '../../src/train/evaluate.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-qat-'));

@@ -4,26 +4,12 @@
 // with plain arithmetic ops, so only the looked-up rows are ever expanded to float. Conv filters are
 // packed the same way, one row per output channel; their unpacking reads only initializers, so
 // onnxruntime folds it into a float filter when the session loads.
-import type { Graph, Node } from '../../onnx/graph.js';
+import type { Graph } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
-import { consumers, convSites, gatherSites, matmulSites, type GatherSite } from '../weights.js';
-import { dropWeight, replaceNode, weightOnlyInt8, type QuantizeReport } from './int8.js';
+import { consumers, convSites, gatherSites, matmulSites, type ConvSite, type GatherSite, type MatMulSite } from '../weights.js';
+import { dropWeight, replaceNode, weightOnlyInt8 } from './int8.js';
+import type { QuantScheme, SchemeOptions, WeightPlan } from './scheme.js';
 import { fromHalf, toHalf } from '../../format/fp16.js';
-
-export interface Int4Options {
-  /** 16, 32, 64 or 128 (default 32). */
-  blockSize?: number;
-  /** Symmetric codes around 8 (default), or per-block zero points. */
-  symmetric?: boolean;
-  /** MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute. */
-  accuracyLevel?: number;
-  /** Weights kept out of 4 bits (e.g. the classifier head); see keptPrecision. */
-  keepFloat?: string[];
-  /** What kept weights (and those too small or odd-shaped for int4) become: int8 weight-only (default) or float32. */
-  keptPrecision?: 'int8' | 'float32';
-  /** Quantize embedding tables too (default true). */
-  embeddings?: boolean;
-}
 
 export interface Int4Weight {
   packed: Uint8Array; // [N, blocks, blockSize / 2]
@@ -79,58 +65,6 @@ export function dequantizeInt4(q: Int4Weight, K: number, N: number, blockSize: n
     out[i * N + n] = (code - zp) * q.scales[n * q.blocks + b]!;
   }
   return out;
-}
-
-export function quantizeGraphInt4(g: Graph, options: Int4Options = {}): QuantizeReport {
-  const blockSize = options.blockSize ?? 32;
-  if (![16, 32, 64, 128].includes(blockSize)) throw new Error(`int4 block size must be 16, 32, 64 or 128, got ${blockSize}`);
-  const symmetric = options.symmetric ?? true;
-  const keep = new Set(options.keepFloat ?? []);
-  const uses = consumers(g);
-  const report: QuantizeReport = { quantized: [], kept: [] };
-  const int8Kept = (options.keptPrecision ?? 'int8') === 'int8';
-  const holdBack = (node: Node, weight: string) => {
-    if (int8Kept && (uses.get(weight)?.length ?? 0) === 1) weightOnlyInt8(g, node, weight);
-    report.kept.push(weight);
-  };
-  for (const site of matmulSites(g)) {
-    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.k < blockSize) { holdBack(site.node, site.weight); continue; }
-    const q = quantizeInt4(g.initializers.get(site.weight)!, blockSize, symmetric);
-    dropWeight(g, site.weight);
-    const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.n, q.blocks, blockSize / 2], q.packed));
-    const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float32', [site.n, q.blocks], q.scales));
-    const inputs = [site.node.inputs[0]!, packed, scales];
-    if (q.zeroPoints) inputs.push(g.freshInitializer(`${site.weight}.zero_points`, new Tensor('uint8', [site.n, Math.ceil(q.blocks / 2)], q.zeroPoints)));
-    // Rewrite in place: same output name, same position in the node list.
-    Object.assign(site.node, {
-      opType: 'MatMulNBits', domain: 'com.microsoft', inputs,
-      attrs: { K: site.k, N: site.n, bits: 4, block_size: blockSize, accuracy_level: options.accuracyLevel ?? 0 },
-    });
-    report.quantized.push(site.weight);
-  }
-  if (report.quantized.length) g.opsets.set('com.microsoft', 1);
-  for (const site of convSites(g)) {
-    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1 || site.row % 2 !== 0) { holdBack(site.node, site.weight); continue; }
-    const block = tableBlockSize(site.row, blockSize);
-    const q = quantizeTableInt4(new Tensor('float32', [site.out, site.row], g.initializers.get(site.weight)!.data), block);
-    replaceNode(g, site.node, () => {
-      const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.out, site.row / 2], q.packed));
-      const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float16', [site.out, q.blocks], q.scales));
-      const rows = unpackInt4Rows(g, packed, scales, 1, q.blocks, block);
-      const filter = g.op1('Reshape', [rows, g.int64s(site.dims)], {}, { name: `${site.weight}.unpack` });
-      g.nodes.push({ ...site.node, inputs: [site.node.inputs[0]!, filter, ...site.node.inputs.slice(2)] });
-    });
-    dropWeight(g, site.weight);
-    report.quantized.push(site.weight);
-  }
-  if (options.embeddings !== false) {
-    for (const site of gatherSites(g)) {
-      if (keep.has(site.table) || (uses.get(site.table)?.length ?? 0) > 1 || site.dim % 2 !== 0) { report.kept.push(site.table); continue; }
-      quantizeGatherInt4(g, site, tableBlockSize(site.dim, blockSize));
-      report.quantized.push(site.table);
-    }
-  }
-  return report;
 }
 
 /** The table's block along a row: the int4 block size where it divides the row, else the whole row. */
@@ -196,15 +130,87 @@ function unpackInt4Rows(g: Graph, bytes: string, scales: string, lead: number, b
   return g.op1('Reshape', [deq, g.int64s([...keep, blocks * block])]);
 }
 
-function quantizeGatherInt4(g: Graph, site: GatherSite, block: number): void {
-  const q = quantizeTableInt4(g.initializers.get(site.table)!, block);
-  const ids = site.node.inputs[1]!;
-  const out = site.node.outputs[0]!;
-  replaceNode(g, site.node, () => {
-    const packed = g.freshInitializer(`${site.table}.int4`, new Tensor('uint8', [site.rows, site.dim / 2], q.packed));
-    const scales = g.freshInitializer(`${site.table}.scales`, new Tensor('float16', [site.rows, q.blocks], q.scales));
-    const rows = unpackInt4Rows(g, g.op1('Gather', [packed, ids], { axis: 0 }), g.op1('Gather', [scales, ids], { axis: 0 }), g.rank(ids), q.blocks, block);
-    g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [rows], outputs: [out], attrs: {} });
-  });
-  dropWeight(g, site.table);
+/** A MatMul as com.microsoft MatMulNBits: 4-bit weights, block-wise along K. */
+function int4MatMul(site: MatMulSite, blockSize: number, options: SchemeOptions): WeightPlan {
+  const symmetric = options.symmetric ?? true;
+  const rewrite = (g: Graph) => {
+    const q = quantizeInt4(g.initializers.get(site.weight)!, blockSize, symmetric);
+    dropWeight(g, site.weight);
+    const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.n, q.blocks, blockSize / 2], q.packed));
+    const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float32', [site.n, q.blocks], q.scales));
+    const inputs = [site.node.inputs[0]!, packed, scales];
+    if (q.zeroPoints) inputs.push(g.freshInitializer(`${site.weight}.zero_points`, new Tensor('uint8', [site.n, Math.ceil(q.blocks / 2)], q.zeroPoints)));
+    // Rewrite in place: same output name, same position in the node list.
+    Object.assign(site.node, {
+      opType: 'MatMulNBits', domain: 'com.microsoft', inputs,
+      attrs: { K: site.k, N: site.n, bits: 4, block_size: blockSize, accuracy_level: options.accuracyLevel ?? 0 },
+    });
+    g.opsets.set('com.microsoft', 1);
+  };
+  return { weight: site.weight, quantized: true, rewrite, fake: (w) => dequantizeInt4(quantizeInt4(w, blockSize, symmetric), site.k, site.n, blockSize) };
 }
+
+/** A [rows, row] view's values as int4 table rows stand for them. */
+function int4RowValues(w: Tensor, blockSize: number): Float32Array {
+  const rows = w.dims[0]!, row = w.size / rows;
+  return dequantizeTableInt4(quantizeTableInt4(new Tensor('float32', [rows, row], w.data), tableBlockSize(row, blockSize)), rows, row);
+}
+
+/** Conv filters packed one int4 row per output channel; the unpacking reads only initializers, so onnxruntime folds it at load. */
+function int4Conv(site: ConvSite, blockSize: number): WeightPlan {
+  const block = tableBlockSize(site.row, blockSize);
+  const rewrite = (g: Graph) => {
+    const q = quantizeTableInt4(new Tensor('float32', [site.out, site.row], g.initializers.get(site.weight)!.data), block);
+    replaceNode(g, site.node, () => {
+      const packed = g.freshInitializer(`${site.weight}.int4`, new Tensor('uint8', [site.out, site.row / 2], q.packed));
+      const scales = g.freshInitializer(`${site.weight}.scales`, new Tensor('float16', [site.out, q.blocks], q.scales));
+      const rows = unpackInt4Rows(g, packed, scales, 1, q.blocks, block);
+      const filter = g.op1('Reshape', [rows, g.int64s(site.dims)], {}, { name: `${site.weight}.unpack` });
+      g.nodes.push({ ...site.node, inputs: [site.node.inputs[0]!, filter, ...site.node.inputs.slice(2)] });
+    });
+    dropWeight(g, site.weight);
+  };
+  return { weight: site.weight, quantized: true, rewrite, fake: (w) => int4RowValues(w, blockSize) };
+}
+
+/** An embedding table in int4 rows; only the looked-up rows are expanded to float. */
+function int4Table(site: GatherSite, blockSize: number): WeightPlan {
+  const block = tableBlockSize(site.dim, blockSize);
+  const rewrite = (g: Graph) => {
+    const q = quantizeTableInt4(g.initializers.get(site.table)!, block);
+    const ids = site.node.inputs[1]!;
+    const out = site.node.outputs[0]!;
+    replaceNode(g, site.node, () => {
+      const packed = g.freshInitializer(`${site.table}.int4`, new Tensor('uint8', [site.rows, site.dim / 2], q.packed));
+      const scales = g.freshInitializer(`${site.table}.scales`, new Tensor('float16', [site.rows, q.blocks], q.scales));
+      const rows = unpackInt4Rows(g, g.op1('Gather', [packed, ids], { axis: 0 }), g.op1('Gather', [scales, ids], { axis: 0 }), g.rank(ids), q.blocks, block);
+      g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [rows], outputs: [out], attrs: {} });
+    });
+    dropWeight(g, site.table);
+  };
+  return { weight: site.table, quantized: true, rewrite, fake: (w) => int4RowValues(w, blockSize) };
+}
+
+/**
+ * int4: matrices as MatMulNBits, conv filters and embedding tables as int4 rows. Held back: the kept
+ * weights, weights shared by two nodes, matrices with K below a block and rows of odd length; held-back
+ * matrices and filters become int8 weight-only (or stay float with keptPrecision float32), tables stay float.
+ */
+export const int4: QuantScheme = {
+  name: 'int4',
+  plan(g, options) {
+    const blockSize = options.blockSize ?? 32;
+    if (![16, 32, 64, 128].includes(blockSize)) throw new Error(`int4 block size must be 16, 32, 64 or 128, got ${blockSize}`);
+    const uses = consumers(g);
+    const shared = (weight: string) => (uses.get(weight)?.length ?? 0) > 1;
+    const held = (s: MatMulSite | ConvSite): WeightPlan => ({
+      weight: s.weight, quantized: false, ...((options.keptPrecision ?? 'int8') === 'int8' && !shared(s.weight) ? weightOnlyInt8(s.node, s.weight) : {}),
+    });
+    const hold = (weight: string, unfit: boolean) => options.keep.has(weight) || shared(weight) || unfit;
+    return [
+      ...matmulSites(g).map((s) => (hold(s.weight, s.k < blockSize) ? held(s) : int4MatMul(s, blockSize, options))),
+      ...convSites(g).map((s) => (hold(s.weight, s.row % 2 !== 0) ? held(s) : int4Conv(s, blockSize))),
+      ...gatherSites(g).map((s) => (hold(s.table, s.dim % 2 !== 0) ? { weight: s.table, quantized: false } : int4Table(s, blockSize))),
+    ];
+  },
+};

@@ -4,16 +4,8 @@
 // (weight-only: the file shrinks, the conv runs in float).
 import type { Graph, Node } from '../../onnx/graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../../onnx/tensor.js';
-import { consumers, convSites, gatherSites, matmulSites } from '../weights.js';
-
-export interface Int8Options {
-  /** Initializer names to keep in float32 (e.g. the classifier head). */
-  keepFloat?: string[];
-  /** Quantize embedding tables too (default true). */
-  embeddings?: boolean;
-}
-
-export interface QuantizeReport { quantized: string[]; kept: string[] }
+import { consumers, convSites, gatherSites, matmulSites, type GatherSite, type MatMulSite } from '../weights.js';
+import type { QuantScheme, WeightPlan } from './scheme.js';
 
 /** Per-column symmetric int8: W[k, n] ~= q[k, n] * scale[n]. */
 export function quantizePerColumn(w: Tensor): { q: Int8Array; scale: Float32Array } {
@@ -62,6 +54,18 @@ export function replaceNode(g: Graph, old: Node, build: () => void): void {
   g.nodes.splice(at, 1, ...added);
 }
 
+/** The weights of a [K, N] matrix (a scale per column) or of a conv filter bank (a scale per filter), as the int8 codes stand for them. */
+export function int8WeightValues(w: Tensor, perFilter: boolean): Float32Array {
+  if (!perFilter) {
+    const { q, scale } = quantizePerColumn(w);
+    const n = w.dims[1]!;
+    return Float32Array.from(q, (v, i) => v * scale[i % n]!);
+  }
+  const rows = w.dims[0]!, row = w.size / rows;
+  const { q, scale } = quantizePerRow(new Tensor('float32', [rows, row], w.data));
+  return Float32Array.from(q, (v, i) => v * scale[Math.floor(i / row)]!);
+}
+
 /**
  * Weight-only int8 for the weight input of one MatMul ([K, N], a scale per column) or Conv
  * ([out, ...], a scale per filter): int8 codes and their scales in the file, multiplied out by a
@@ -69,26 +73,26 @@ export function replaceNode(g: Graph, old: Node, build: () => void): void {
  * the session loads and the op runs in float as the reference does. (A DequantizeLinear here would
  * be fused by onnxruntime into an 8-bit MatMulNBits that quantizes the activations as well.)
  */
-export function weightOnlyInt8(g: Graph, node: Node, weight: string): void {
-  const w = g.initializers.get(weight)!;
-  const conv = node.opType === 'Conv';
-  const channels = conv ? w.dims[0]! : w.dims[1]!;
-  const { q, scale } = conv ? quantizePerRow(new Tensor('float32', [channels, w.size / channels], w.data)) : quantizePerColumn(w);
-  replaceNode(g, node, () => {
-    const wq = g.freshInitializer(`${weight}.int8`, new Tensor('int8', [...w.dims], q));
-    const ws = g.freshInitializer(`${weight}.scale`, new Tensor('float32', conv ? [channels, ...w.dims.slice(1).map(() => 1)] : [channels], scale));
-    const deq = g.op1('Mul', [g.op1('Cast', [wq], { to: ONNX_DATA_TYPE.float32 }), ws], {}, { name: `${weight}.dequantize` });
-    g.nodes.push({ ...node, inputs: node.inputs.map((i) => (i === weight ? deq : i)) });
-  });
-  dropWeight(g, weight);
+export function weightOnlyInt8(node: Node, weight: string): Required<Pick<WeightPlan, 'rewrite' | 'fake'>> {
+  const perFilter = node.opType === 'Conv';
+  const rewrite = (g: Graph) => {
+    const w = g.initializers.get(weight)!;
+    const channels = perFilter ? w.dims[0]! : w.dims[1]!;
+    const { q, scale } = perFilter ? quantizePerRow(new Tensor('float32', [channels, w.size / channels], w.data)) : quantizePerColumn(w);
+    replaceNode(g, node, () => {
+      const wq = g.freshInitializer(`${weight}.int8`, new Tensor('int8', [...w.dims], q));
+      const ws = g.freshInitializer(`${weight}.scale`, new Tensor('float32', perFilter ? [channels, ...w.dims.slice(1).map(() => 1)] : [channels], scale));
+      const deq = g.op1('Mul', [g.op1('Cast', [wq], { to: ONNX_DATA_TYPE.float32 }), ws], {}, { name: `${weight}.dequantize` });
+      g.nodes.push({ ...node, inputs: node.inputs.map((i) => (i === weight ? deq : i)) });
+    });
+    dropWeight(g, weight);
+  };
+  return { rewrite, fake: (w) => int8WeightValues(w, perFilter) };
 }
 
-export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeReport {
-  const keep = new Set(options.keepFloat ?? []);
-  const uses = consumers(g);
-  const report: QuantizeReport = { quantized: [], kept: [] };
-  for (const site of matmulSites(g)) {
-    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1) { report.kept.push(site.weight); continue; }
+/** A MatMul with int8 weights and activations quantized at run time (DynamicQuantizeLinear + MatMulInteger). */
+function dynamicInt8(site: MatMulSite): WeightPlan {
+  const rewrite = (g: Graph) => {
     const { q, scale } = quantizePerColumn(g.initializers.get(site.weight)!);
     const [x] = site.node.inputs as [string];
     const out = site.node.outputs[0]!;
@@ -103,29 +107,38 @@ export function quantizeInt8(g: Graph, options: Int8Options = {}): QuantizeRepor
       g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [scaled], outputs: [out], attrs: {} });
     });
     dropWeight(g, site.weight);
-    report.quantized.push(site.weight);
-  }
-  for (const site of convSites(g)) {
-    if (keep.has(site.weight) || (uses.get(site.weight)?.length ?? 0) > 1) { report.kept.push(site.weight); continue; }
-    weightOnlyInt8(g, site.node, site.weight);
-    report.quantized.push(site.weight);
-  }
-  if (options.embeddings !== false) {
-    for (const site of gatherSites(g)) {
-      if (keep.has(site.table) || (uses.get(site.table)?.length ?? 0) > 1) { report.kept.push(site.table); continue; }
-      const { q, scale } = quantizePerRow(g.initializers.get(site.table)!);
-      const ids = site.node.inputs[1]!;
-      const out = site.node.outputs[0]!;
-      replaceNode(g, site.node, () => {
-        const tq = g.freshInitializer(`${site.table}.int8`, new Tensor('int8', [site.rows, site.dim], q));
-        const ts = g.freshInitializer(`${site.table}.scale`, new Tensor('float32', [site.rows, 1], scale));
-        const rows = g.op1('Cast', [g.op1('Gather', [tq, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
-        const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 })]);
-        g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [deq], outputs: [out], attrs: {} });
-      });
-      dropWeight(g, site.table);
-      report.quantized.push(site.table);
-    }
-  }
-  return report;
+  };
+  return { weight: site.weight, quantized: true, rewrite, fake: (w) => int8WeightValues(w, false) };
 }
+
+/** An embedding table int8 per row, the scale applied after the Gather. */
+function int8Table(site: GatherSite): WeightPlan {
+  const rewrite = (g: Graph) => {
+    const { q, scale } = quantizePerRow(g.initializers.get(site.table)!);
+    const ids = site.node.inputs[1]!;
+    const out = site.node.outputs[0]!;
+    replaceNode(g, site.node, () => {
+      const tq = g.freshInitializer(`${site.table}.int8`, new Tensor('int8', [site.rows, site.dim], q));
+      const ts = g.freshInitializer(`${site.table}.scale`, new Tensor('float32', [site.rows, 1], scale));
+      const rows = g.op1('Cast', [g.op1('Gather', [tq, ids], { axis: 0 })], { to: ONNX_DATA_TYPE.float32 });
+      const deq = g.op1('Mul', [rows, g.op1('Gather', [ts, ids], { axis: 0 })]);
+      g.nodes.push({ name: g.fresh(`n_${out}`), opType: 'Identity', domain: '', inputs: [deq], outputs: [out], attrs: {} });
+    });
+    dropWeight(g, site.table);
+  };
+  return { weight: site.table, quantized: true, rewrite, fake: (w) => int8WeightValues(w, true) };
+}
+
+/** int8: every matrix, filter and table, but those kept float (held back, or shared by two nodes). */
+export const int8: QuantScheme = {
+  name: 'int8',
+  plan(g, { keep }) {
+    const uses = consumers(g);
+    const float = (weight: string) => keep.has(weight) || (uses.get(weight)?.length ?? 0) > 1;
+    return [
+      ...matmulSites(g).map((s) => (float(s.weight) ? { weight: s.weight, quantized: false } : dynamicInt8(s))),
+      ...convSites(g).map((s) => (float(s.weight) ? { weight: s.weight, quantized: false } : { weight: s.weight, quantized: true, ...weightOnlyInt8(s.node, s.weight) })),
+      ...gatherSites(g).map((s) => (float(s.table) ? { weight: s.table, quantized: false } : int8Table(s))),
+    ];
+  },
+};
