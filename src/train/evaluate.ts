@@ -4,10 +4,11 @@ import { encodeModel } from '../onnx/codec.js';
 import { ModelFileError, decodeOnnx, readOnnxFile } from '../onnx/model-file.js';
 import type { Graph } from '../onnx/graph.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
-import { loadDataset, type LoadOptions } from '../data/datasets.js';
-import { tokenizerFromJSON } from '../data/tokenizers/index.js';
-import { ImageSource, LanguageModelSource, TextClassificationSource, iterateBatches, type BatchSource } from '../data/batching.js';
+import { loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
+import { iterateBatches } from '../data/batching.js';
 import type { Split } from '../data/split.js';
+import { readerOf, splitSource, type SplitSource } from './sources.js';
 import { crossEntropy } from './losses.js';
 import { META, type Preprocessing, type Task } from '../format/metadata.js';
 import { tokenizerJsonOf } from '../format/tokenizer.js';
@@ -29,30 +30,25 @@ export async function evaluateModel(bytes: Uint8Array, options: EvalOptions, nam
   return evaluateGraph(decodeOnnx(bytes, name), options, name);
 }
 
-async function evaluateGraph(graph: Graph, options: EvalOptions, file: string): Promise<Record<string, number>> {
-  const task = meta(graph, META.task, file) as Task;
+/** The split's batches as the model file says it reads them. */
+function sourceFor(graph: Graph, data: Dataset, split: Split, file: string): SplitSource {
   const preprocessing = JSON.parse(meta(graph, META.preprocessing, file)) as Preprocessing;
-  const data = loadDataset(options.data, task, options.dataOptions);
-  const split = options.split ?? 'test';
-  let source: BatchSource;
-  let charsPerToken = 1;
-  if (data.task === 'image') {
-    if (preprocessing.kind !== 'image') throw new ModelFileError(`${file} is not an image model`);
-    source = new ImageSource(data.splits[split], data.shape, { mean: preprocessing.mean, std: preprocessing.std });
-  } else {
+  if (data.task === 'image' && preprocessing.kind !== 'image') throw new ModelFileError(`${file} is not an image model`);
+  if (data.task !== 'image' && preprocessing.kind === 'image') throw new ModelFileError(`${file} is an image model, and '${data.name}' is text`);
+  let tokenizer: Tokenizer | undefined;
+  if (data.task !== 'image') {
     const json = tokenizerJsonOf(graph.metadata);
     if (json === undefined) throw new ModelFileError(`${file} has no '${META.tokenizer}' metadata: was it written by minnow train?`);
-    const tokenizer = tokenizerFromJSON(json);
-    const ctx = preprocessing.kind === 'text' ? preprocessing.max_length : 128;
-    if (data.task === 'lm') {
-      const tokens = Int32Array.from(tokenizer.encode(data.splits[split]));
-      charsPerToken = data.splits[split].length / Math.max(1, tokens.length);
-      source = new LanguageModelSource(tokens, ctx);
-    } else {
-      const ex = data.splits[split];
-      source = new TextClassificationSource(ex.map((e) => tokenizer.encode(e.text).slice(0, ctx)), ex.map((e) => e.label), tokenizer.padId);
-    }
+    tokenizer = tokenizerFromJSON(json);
   }
+  return splitSource(data, split, readerOf(preprocessing, tokenizer));
+}
+
+async function evaluateGraph(graph: Graph, options: EvalOptions, file: string): Promise<Record<string, number>> {
+  const task = meta(graph, META.task, file) as Task;
+  const data = loadDataset(options.data, task, options.dataOptions);
+  const split = options.split ?? 'test';
+  const { source, charsPerToken = 1 } = sourceFor(graph, data, split, file);
   // Append the loss (and hit count) to the model's own graph and run it once per batch.
   const logits = graph.outputs[0]!;
   graph.outputs.length = 0;

@@ -1,0 +1,118 @@
+// The first steps of a training run: settle what the run is (from its options, a checkpoint to
+// resume, or a model to start from), then read its data the way the model will.
+import path from 'node:path';
+import type { Task, Preprocessing } from '../format/metadata.js';
+import type { ArchConfig, ModelShape } from '../nn/models.js';
+import { DEFAULT_MODEL, checkArchForTask, parseModelSpec, SpecError } from '../nn/spec.js';
+import { DataError, loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
+import type { Split } from '../data/split.js';
+import type { FakeQuantOptions } from '../compress/quantize/schemes.js';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { readInitModel, type InitModel } from './init-from.js';
+import type { PruneSchedule } from './schedule.js';
+import { splitSource, type SplitSource } from './sources.js';
+import type { TeacherHooks, TrainJobOptions } from './job.js';
+
+/** What a run is: kept in its checkpoint, so that --resume continues the same run. */
+export interface RunConfig {
+  task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
+  tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
+  labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean; qat?: FakeQuantOptions;
+}
+
+export interface ResolvedRun {
+  config: RunConfig;
+  arch: ArchConfig;
+  resumed?: Checkpoint;
+  init?: InitModel;
+  /** The tokenizer the run must read text with (resumed, the teacher's, or the starting model's). */
+  tokenizerJson?: string;
+}
+
+function configFrom(options: TrainJobOptions, init: InitModel | undefined): RunConfig {
+  return {
+    task: options.task, data: options.data, model: init?.spec ?? options.model ?? DEFAULT_MODEL[options.task], initFrom: init?.file,
+    epochs: options.epochs ?? 1, batch: options.batch ?? 32, lr: options.lr ?? 1e-3, seed: options.seed ?? 0,
+    tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
+    weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
+    maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment, qat: options.qat,
+  };
+}
+
+export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun> {
+  const resumed = options.resume ? await loadCheckpoint(path.join(options.resume, 'checkpoint')) : undefined;
+  const init = !resumed && options.initFrom ? readInitModel(options.initFrom, options.task, options.model) : undefined;
+  const config = resumed ? (resumed.config.run as RunConfig) : configFrom(options, init);
+  if (resumed && options.epochs) config.epochs = options.epochs;
+  const arch = parseModelSpec(config.model);
+  checkArchForTask(arch, config.task, config.model);
+  const hooks = options.teacher;
+  if (init?.tokenizerJson && hooks?.tokenizerJson && !sameJson(init.tokenizerJson, hooks.tokenizerJson)) {
+    throw new DataError(`--init-from ${init.file} reads text with a different tokenizer than the teacher's; start from a model distilled from this teacher`);
+  }
+  if (hooks?.maxSeq && arch.kind === 'transformer' && arch.ctx > hooks.maxSeq) {
+    throw new SpecError(`the student's ctx ${arch.ctx} exceeds the teacher's max sequence ${hooks.maxSeq}; use ctx=${hooks.maxSeq} or less`);
+  }
+  return { config, arch, resumed, init, tokenizerJson: (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson };
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown) => JSON.stringify(typeof v === 'string' ? JSON.parse(v) : v);
+  return norm(a) === norm(b);
+}
+
+/** The run's data, read the way its model reads it. */
+export interface PreparedData {
+  data: Dataset;
+  tokenizer?: Tokenizer;
+  splits: Record<Split, SplitSource>;
+  shape: ModelShape;
+  preprocessing: Preprocessing;
+  labels?: string[];
+}
+
+export function prepareData(run: ResolvedRun, hooks: TeacherHooks | undefined, log: (m: string) => void): PreparedData {
+  const { config } = run;
+  const data = loadDataset(config.data, config.task, config.dataOptions);
+  const prepared = data.task === 'image' ? imageData(data) : textData(data, run, log);
+  if (run.init?.labels && prepared.labels && !sameJson(run.init.labels, prepared.labels)) {
+    throw new DataError(`--init-from ${run.init.file} has labels ${JSON.stringify(run.init.labels)}, the data ${JSON.stringify(prepared.labels)}`);
+  }
+  if (hooks?.labels && prepared.labels && !sameJson(hooks.labels, prepared.labels)) {
+    throw new DataError(`the teacher's labels ${JSON.stringify(hooks.labels)} differ from the data's ${JSON.stringify(prepared.labels)}`);
+  }
+  if (prepared.splits.train.source.size === 0) throw new Error(`data '${config.data}' has no training examples`);
+  return prepared;
+}
+
+function imageData(data: Extract<Dataset, { task: 'image' }>): PreparedData {
+  const reader = { ctx: 0, normalize: data.normalize };
+  return {
+    data, labels: data.labels,
+    splits: { train: splitSource(data, 'train', reader), validation: splitSource(data, 'validation', reader), test: splitSource(data, 'test', reader) },
+    shape: { task: 'image', numClasses: data.labels.length, imageShape: data.shape },
+    preprocessing: { kind: 'image', shape: data.shape, scale: 1 / 255, mean: data.normalize.mean, std: data.normalize.std },
+  };
+}
+
+function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, log: (m: string) => void): PreparedData {
+  if (run.arch.kind !== 'transformer') throw new Error('text tasks need a transformer');
+  const tokenizer = run.tokenizerJson ? tokenizerFromJSON(run.tokenizerJson) : trainTokenizer(data, run.config, log);
+  const reader = { tokenizer, ctx: run.arch.ctx };
+  const augment = Boolean(run.config.augment);
+  return {
+    data, tokenizer, labels: data.task === 'classify' ? data.labels : undefined,
+    splits: { train: splitSource(data, 'train', reader, augment), validation: splitSource(data, 'validation', reader), test: splitSource(data, 'test', reader) },
+    shape: data.task === 'lm' ? { task: 'lm', vocabSize: tokenizer.vocabSize } : { task: 'classify', vocabSize: tokenizer.vocabSize, numClasses: data.labels.length },
+    preprocessing: { kind: 'text', max_length: run.arch.ctx, pad_id: tokenizer.padId, truncation: 'right' },
+  };
+}
+
+/** A tokenizer fitted to the training split: characters for language models, byte-level BPE otherwise. */
+function trainTokenizer(data: Exclude<Dataset, { task: 'image' }>, config: RunConfig, log: (m: string) => void): Tokenizer {
+  const text = data.task === 'lm' ? data.splits.train : data.splits.train.map((e) => e.text).join('\n');
+  if ((config.tokenizer ?? (data.task === 'lm' ? 'char' : 'bpe')) === 'char') return CharTokenizer.train(text);
+  log(`training a byte-level BPE tokenizer (${config.vocabSize ?? 4000} tokens) on ${text.length} characters`);
+  return BpeTokenizer.train(text, { vocabSize: config.vocabSize ?? 4000, minFrequency: 2 });
+}

@@ -1,0 +1,150 @@
+// Where a student's soft labels come from: the soft-label cache on disk first, the teacher (over
+// WebSocket) for the rest, requested ahead of the batch training so that the teacher works while the
+// student does. One source serves the training batches and the validation agreement.
+import type { Batch } from '../src/data/batching.js';
+import type { SoftLabelFeed } from '../src/train/job.js';
+import { TEACHER_INPUTS } from '../src/train/distill-loss.js';
+import { Tensor } from '../src/onnx/tensor.js';
+import { fromHalfArray } from '../src/format/fp16.js';
+import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
+import { TeacherClient } from './teacher-client.js';
+import { SoftLabelCache, inputDigest } from './soft-label-cache.js';
+import { joinFeeds, rowOf, splitFeeds, stackRows } from './rows.js';
+
+export interface SoftLabelSourceOptions {
+  /** ws:// URLs of teachers serving the same model (failover in order); none: the cache alone (offline). */
+  teachers: string[];
+  token?: string;
+  /** Refuse any other teacher (and, offline, pick this one's cache). */
+  teacherId?: string;
+  cacheDir: string;
+  temperature: number;
+  /** Top-k soft labels from a language-model teacher (default 32); classifier teachers send full distributions. */
+  topK?: number;
+  /** Keep soft labels on disk (false for augmented views, which are new inputs every epoch). */
+  cache: boolean;
+  /** Batches requested ahead of the one training (default 8). */
+  prefetch?: number;
+}
+
+function wire(t: Tensor): WireTensor {
+  return { dtype: t.dtype as 'int64' | 'float32', dims: t.dims, data: t.data };
+}
+
+/** The graph feeds a soft message stands for (fp16 widened to float32). */
+function feedsOf(msg: SoftMessage): Record<string, Tensor> {
+  const values = msg.fp16 ? fromHalfArray(msg.log_probs as Uint16Array) : (msg.log_probs as Float32Array);
+  const positions = msg.dims.reduce((a, b) => a * b, 1);
+  const width = values.length / positions;
+  const feeds: Record<string, Tensor> = { [TEACHER_INPUTS.logProbs]: new Tensor('float32', [...msg.dims, width], values) };
+  if (msg.format === 'topk') {
+    feeds[TEACHER_INPUTS.indices] = new Tensor('int64', [...msg.dims, width], BigInt64Array.from(msg.indices!, (v) => BigInt(v)));
+    feeds[TEACHER_INPUTS.tailMass] = new Tensor('float32', [...msg.dims], msg.tail_mass!);
+  }
+  return feeds;
+}
+
+export class SoftLabelSource implements SoftLabelFeed {
+  private readonly padId: number;
+  /** What the source asks for: the k most likely tokens plus the tail, or (0) full distributions. */
+  readonly topK: number;
+
+  private constructor(
+    readonly info: InfoMessage,
+    private readonly client: TeacherClient | undefined,
+    private readonly cache: SoftLabelCache | undefined,
+    private readonly options: SoftLabelSourceOptions,
+  ) {
+    const pre = info.preprocessing ? (JSON.parse(info.preprocessing) as { pad_id?: number }) : {};
+    this.padId = pre.pad_id ?? 0;
+    this.topK = SoftLabelSource.topKFor(info, options);
+  }
+
+  private static topKFor(info: InfoMessage, options: SoftLabelSourceOptions): number {
+    return info.task === 'lm' ? (options.topK ?? 32) : 0;
+  }
+
+  /** Connects to the teachers (and records their info with the cache), or reads a cached teacher's info offline. */
+  static async open(options: SoftLabelSourceOptions): Promise<SoftLabelSource> {
+    let client: TeacherClient | undefined;
+    let info: InfoMessage;
+    if (options.teachers.length) {
+      client = await TeacherClient.connect({ urls: options.teachers, token: options.token, teacherId: options.teacherId });
+      info = client.info;
+      await SoftLabelCache.saveInfo(options.cacheDir, info);
+    } else {
+      info = await SoftLabelCache.loadInfo(options.cacheDir, options.teacherId);
+    }
+    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, options.temperature, SoftLabelSource.topKFor(info, options)) : undefined;
+    return new SoftLabelSource(info, client, cache, options);
+  }
+
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 };
+  }
+
+  /** Soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
+  async forBatch(batch: Batch): Promise<Record<string, Tensor>> {
+    const rows = Array.from({ length: batch.labels!.dims[0]! }, (_, r) => rowOf(batch, r));
+    const digests = rows.map(inputDigest);
+    const parts = await Promise.all(digests.map((d) => this.cache?.get(d)));
+    const missing = parts.flatMap((p, i) => (p ? [] : [i]));
+    if (missing.length) {
+      if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first`);
+      const request = stackRows(missing.map((i) => rows[i]!), this.padId);
+      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.options.temperature, topK: this.topK });
+      const answers = splitFeeds(feedsOf(msg), missing.length);
+      const stored = new Set<string>();
+      missing.forEach((i, j) => {
+        parts[i] = answers[j];
+        // A batch may hold the same example twice (duplicate mails); store it once.
+        if (this.cache && !stored.has(digests[i]!)) this.cache.put(digests[i]!, answers[j]!);
+        stored.add(digests[i]!);
+      });
+    }
+    return joinFeeds(parts as Record<string, Tensor>[]);
+  }
+
+  /** Each batch with its soft labels, `prefetch` batches requested ahead of the one training. */
+  *attach(batches: Iterable<Batch>): Generator<{ batch: Batch; soft: Promise<Record<string, Tensor>> }> {
+    const depth = this.options.prefetch ?? 8;
+    const queue: { batch: Batch; soft: Promise<Record<string, Tensor>> }[] = [];
+    const iterator = batches[Symbol.iterator]();
+    for (;;) {
+      while (queue.length < depth) {
+        const next = iterator.next();
+        if (next.done) break;
+        const soft = this.forBatch(next.value);
+        soft.catch(() => { /* surfaced when awaited */ });
+        queue.push({ batch: next.value, soft });
+      }
+      const head = queue.shift();
+      if (!head) return;
+      yield head;
+    }
+  }
+
+  /** The teacher's argmax for each target of a batch. */
+  async predictions(batch: Batch): Promise<Int32Array> {
+    const feeds = await this.forBatch(batch);
+    const lp = feeds[TEACHER_INPUTS.logProbs]!;
+    const width = lp.dims.at(-1)!;
+    const values = lp.data as Float32Array;
+    const idx = feeds[TEACHER_INPUTS.indices]?.data as BigInt64Array | undefined;
+    return Int32Array.from({ length: lp.size / width }, (_, r) => {
+      if (idx) return Number(idx[r * width]); // top-k arrives sorted
+      let best = 0;
+      for (let j = 1; j < width; j++) if (values[r * width + j]! > values[r * width + best]!) best = j;
+      return best;
+    });
+  }
+
+  /** Waits for the cache's writes and reports the first that failed. */
+  async flush(): Promise<void> {
+    await this.cache?.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}
