@@ -2,12 +2,13 @@
 // composition, epoch or seed reuses what the teacher already answered.
 import { Tensor } from '../src/onnx/tensor.js';
 import type { Batch } from '../src/data/batching.js';
+import { INPUT } from '../src/format/names.js';
 
 export type Row = Record<string, Tensor>;
 
 /** The model inputs of row r (not labels), without the padding its batch added. */
 export function rowOf(batch: Batch, r: number): Row {
-  const mask = batch.attention_mask;
+  const mask = batch[INPUT.mask];
   let len: number | undefined;
   if (mask) {
     const L = mask.dims[1]!;
@@ -37,7 +38,7 @@ export function stackRows(rows: Row[], padId: number): Row {
     const first = rows[0]![name]!;
     if (first.dims.length === 2 && first.dtype === 'int64') {
       const L = Math.max(...rows.map((r) => r[name]!.dims[1]!));
-      const data = new BigInt64Array(rows.length * L).fill(name === 'attention_mask' ? 0n : BigInt(padId));
+      const data = new BigInt64Array(rows.length * L).fill(name === INPUT.mask ? 0n : BigInt(padId));
       rows.forEach((r, i) => data.set(r[name]!.data as BigInt64Array, i * L));
       out[name] = new Tensor('int64', [rows.length, L], data);
     } else {

@@ -4,6 +4,7 @@
 import { Tensor } from '../src/onnx/tensor.js';
 import { fromOrt, toOrt } from '../src/onnx/runtime.js';
 import type { TeacherModel } from './model.js';
+import { INPUT } from '../src/format/names.js';
 
 export interface BatchRequest {
   /** Model inputs, each [rows, ...]; int64 for ids and masks, float32 for pixels. */
@@ -118,7 +119,7 @@ export class DynamicBatcher {
       const first = batch[0]!.inputs[spec.name]!;
       if (batch[0]!.seq !== undefined && first.dims.length === 2) {
         const data = new BigInt64Array(rows * seq);
-        const pad = spec.name === 'attention_mask' ? 0n : BigInt(this.model.padId);
+        const pad = spec.name === INPUT.mask ? 0n : BigInt(this.model.padId);
         data.fill(pad);
         let r0 = 0;
         for (const p of batch) {

@@ -1,4 +1,4 @@
-export { serveTeacher, type ServeOptions, type TeacherServer } from './server.js';
+export { serveTeacher, TeacherServer, type ServeOptions, type TeacherState } from './server.js';
 export { loadTeacherModel, type TeacherModel, type TeacherModelOptions } from './model.js';
 export { DynamicBatcher } from './batcher.js';
 export { TokenSet } from './auth.js';

@@ -8,6 +8,9 @@ import { tokenizerJsonOf } from '../src/format/tokenizer.js';
 import { createSession, type Device } from '../src/onnx/runtime.js';
 import type { Graph } from '../src/onnx/graph.js';
 import type { InputSpec } from '../src/protocol/messages.js';
+import { Tensor } from '../src/onnx/tensor.js';
+import { INPUT, OUTPUT } from '../src/format/names.js';
+import type { BatchRequest } from './batcher.js';
 
 export interface TeacherModelOptions {
   device?: Device;
@@ -55,8 +58,8 @@ function gatherTableRows(graph: Graph, input: string): number | undefined {
 
 export async function loadTeacherModel(file: string, options: TeacherModelOptions = {}): Promise<TeacherModel> {
   const { bytes, graph } = readOnnxFile(file);
-  const logits = options.logitsOutput ?? (graph.outputs.includes('logits') ? 'logits' : graph.outputs[0]);
-  if (!logits || !graph.outputs.includes(logits)) throw new Error(`${file} has no output '${options.logitsOutput ?? 'logits'}'`);
+  const logits = options.logitsOutput ?? (graph.outputs.includes(OUTPUT.logits) ? OUTPUT.logits : graph.outputs[0]);
+  if (!logits || !graph.outputs.includes(logits)) throw new Error(`${file} has no output '${options.logitsOutput ?? OUTPUT.logits}'`);
   const logitsShape = graph.types.get(logits)?.shape ?? [];
   const vocab = logitsShape.at(-1);
   if (typeof vocab !== 'number') throw new Error(`${file}: the last dim of '${logits}' must be static (the number of classes or tokens)`);
@@ -64,7 +67,7 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
   const labelsMeta = graph.metadata.get(META.labels);
   const preprocessing = graph.metadata.get(META.preprocessing);
   const pre = preprocessing ? (JSON.parse(preprocessing) as { max_length?: number; pad_id?: number }) : {};
-  const ids = graph.inputs.find((n) => n === 'input_ids');
+  const ids = graph.inputs.find((n) => n === INPUT.ids);
   const session = await createSession(bytes, { device: options.device, threads: options.threads });
   return {
     id: sha256([bytes]),
@@ -85,4 +88,22 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
 /** The positions tensor minnow's positional embedding gathers with (its Range output). */
 function positionsOf(graph: Graph): string {
   return graph.nodes.find((n) => n.opType === 'Range')?.outputs[0] ?? '';
+}
+
+/** One small request of zeros (ids 0, mask 1) in the model's input shapes, to warm the session up. */
+export function warmUpRequest(model: TeacherModel): BatchRequest {
+  const inputs: Record<string, Tensor> = {};
+  const seq = Math.min(model.maxSeq ?? 8, 8);
+  let isText = false;
+  for (const spec of model.inputs) {
+    const dims = spec.shape.map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : seq));
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (spec.dtype === 'int64') {
+      inputs[spec.name] = new Tensor('int64', dims, new BigInt64Array(n).fill(spec.name === INPUT.mask ? 1n : 0n));
+      if (dims.length === 2) isText = true;
+    } else {
+      inputs[spec.name] = new Tensor('float32', dims, new Float32Array(n));
+    }
+  }
+  return { inputs, rows: 1, seq: isText ? seq : undefined };
 }

@@ -1,22 +1,25 @@
-// The teacher server: WebSocket (protocol v1) and HTTP (/healthz, /metrics) on one port.
+// The teacher server: WebSocket (protocol v1) and HTTP (/healthz, /metrics) on one port. It listens
+// before its model is loaded, so that a load balancer's readiness probe sees `loading` (503) until
+// the model is loaded and warmed up, then `ok`; on close it drains: new requests get
+// `shutting_down`, accepted ones are answered, sockets close with 1001.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import pino, { type Logger } from 'pino';
-import { PROTOCOL_VERSION, clientMessageSchema, type ErrorCode, type InferMessage, type InfoMessage, type ServerMessage, type SoftMessage } from '../src/protocol/messages.js';
+import { PROTOCOL_VERSION, clientMessageSchema, type ClientMessage, type ErrorCode, type InferMessage, type InfoMessage } from '../src/protocol/messages.js';
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
 import type { Device } from '../src/onnx/runtime.js';
-import { Tensor } from '../src/onnx/tensor.js';
-import { loadTeacherModel, type TeacherModel } from './model.js';
+import { loadTeacherModel, warmUpRequest, type TeacherModel } from './model.js';
 import { DynamicBatcher } from './batcher.js';
 import { TokenSet } from './auth.js';
 import { TeacherMetrics } from './metrics.js';
+import { Connection } from './connection.js';
 import { softLabels } from './soft-labels.js';
 import { RequestError, validateInputs } from './validate.js';
 
 export interface ServeOptions {
-  /** Path to a model.onnx (or a run directory), or a loaded model. */
-  model: string | TeacherModel;
+  /** Path to a model.onnx (or a run directory), a loaded model, or one being loaded. */
+  model: string | TeacherModel | Promise<TeacherModel>;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -36,224 +39,246 @@ export interface ServeOptions {
   labels?: string[];
 }
 
-export interface TeacherServer {
-  host: string;
-  port: number;
-  url: string;
-  teacherId: string;
-  model: TeacherModel;
-  metrics: TeacherMetrics;
-  /** Stops accepting, answers everything in flight, closes sockets with 1001, then resolves. */
-  close(): Promise<void>;
-}
+/** loading: listening, the model not yet warm; ready: serving; draining: answering what it accepted; closed. */
+export type TeacherState = 'loading' | 'ready' | 'draining' | 'closed';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-/** Above this many unsent bytes on a socket, stop reading from it until it drains. */
-const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 1024 * 1024;
 
-interface Connection {
-  id: number;
-  ws: WebSocket;
-  authed: boolean;
-  inflight: number;
-  paused: boolean;
+type Parsed = { msg: ClientMessage } | { id: number | string | null; code: ErrorCode; message: string };
+
+/** A frame as a client message, or the error that answers it. */
+function parseFrame(raw: RawData, isBinary: boolean, maxPayload: number): Parsed {
+  const frame = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+  if (!isBinary) return { id: null, code: 'bad_frame', message: 'frames must be binary msgpack' };
+  if (frame.length > maxPayload) return { id: null, code: 'too_large', message: `frame of ${frame.length} bytes exceeds --max-payload ${maxPayload}` };
+  let decoded: unknown;
+  try { decoded = decodeFrame(frame); } catch { return { id: null, code: 'bad_frame', message: 'frame is not valid msgpack' }; }
+  const obj = decoded as { id?: unknown; version?: unknown } | null;
+  const id = obj && typeof obj === 'object' && (typeof obj.id === 'number' || typeof obj.id === 'string') ? obj.id : null;
+  if (obj && typeof obj === 'object' && obj.version !== undefined && obj.version !== PROTOCOL_VERSION) {
+    return { id, code: 'unsupported_version', message: `protocol version ${String(obj.version)} is not supported; this teacher speaks version ${PROTOCOL_VERSION}` };
+  }
+  const parsed = clientMessageSchema.safeParse(decoded);
+  if (parsed.success) return { msg: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  return { id, code: 'bad_request', message: `${issue.path.join('.') || 'message'}: ${issue.message}` };
 }
 
-export async function serveTeacher(options: ServeOptions): Promise<TeacherServer> {
-  const log: Logger = options.logger === false ? pino({ enabled: false }) : options.logger ?? pino({ name: 'minnow-teacher' }, pino.destination(2));
-  const host = options.host ?? '127.0.0.1';
-  const tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? TokenSet.fromFile(options.tokenFile) : undefined;
-  if (!tokens && !LOOPBACK.has(host)) {
-    throw new Error(`refusing to listen on ${host} without --token-file: anyone on the network could use the teacher`);
+export class TeacherServer {
+  state: TeacherState = 'loading';
+  readonly metrics = new TeacherMetrics();
+  readonly host: string;
+  private readonly log: Logger;
+  private readonly tokens?: TokenSet;
+  private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number };
+  private readonly httpServer: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private nextConnection = 1;
+  private loaded?: { model: TeacherModel; batcher: DynamicBatcher };
+  private loading?: Promise<void>;
+
+  /** Checks the options; nothing listens until listen(). */
+  constructor(private readonly options: ServeOptions) {
+    this.log = options.logger === false ? pino({ enabled: false }) : options.logger ?? pino({ name: 'minnow-teacher' }, pino.destination(2));
+    this.host = options.host ?? '127.0.0.1';
+    this.tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? TokenSet.fromFile(options.tokenFile) : undefined;
+    if (!this.tokens && !LOOPBACK.has(this.host)) {
+      throw new Error(`refusing to listen on ${this.host} without --token-file: anyone on the network could use the teacher`);
+    }
+    this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
+    this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
+    // ws drops frames over its own limit by closing the socket (1009); frames between our limit and
+    // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
+    this.wss = new WebSocketServer({ server: this.httpServer, maxPayload: this.limits.maxPayload * 4 + 1024 * 1024 });
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, req.socket.remoteAddress));
   }
-  const maxBatch = options.maxBatch ?? 64;
-  const maxPayload = options.maxPayload ?? 16 * 1024 * 1024;
-  const maxInflight = options.maxInflight ?? 32;
-  const maxConnections = options.maxConnections ?? 256;
 
-  const model = typeof options.model === 'string'
-    ? await loadTeacherModel(options.model, { device: options.device, threads: options.threads, task: options.task, labels: options.labels })
-    : options.model;
-  const metrics = new TeacherMetrics();
-  const batcher = new DynamicBatcher(model, maxBatch, options.maxWaitMs ?? 5, {
-    batchSize: (n) => metrics.batchSize.observe(n),
-    latency: (s) => metrics.latency.observe(s),
-    queueDepth: (n) => metrics.queueDepth.set(n),
-  });
-  await warmUp(model, batcher);
+  get port(): number { return (this.httpServer.address() as AddressInfo).port; }
+  get url(): string {
+    const address = this.httpServer.address() as AddressInfo;
+    return `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+  get model(): TeacherModel {
+    if (!this.loaded) throw new Error(`the teacher is ${this.state}: it has no model loaded`);
+    return this.loaded.model;
+  }
+  get teacherId(): string { return this.model.id; }
 
-  let ready = true;
-  let shuttingDown = false;
-  const connections = new Set<Connection>();
-  let nextConnection = 1;
+  /** Opens the port (health says `loading`) and starts loading the model. */
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.httpServer.once('error', reject);
+      this.httpServer.listen(this.options.port ?? 7070, this.host, () => { this.httpServer.off('error', reject); resolve(); });
+    });
+    this.loading = this.load();
+    this.loading.catch(() => { /* surfaced by ready() */ });
+  }
 
-  const httpServer = http.createServer((req, res) => {
+  /**
+   * Resolves once the model is loaded and warmed up (state ready), or the server was closed while
+   * loading; rejects, and closes the server, if the model cannot be loaded.
+   */
+  async ready(): Promise<void> {
+    if (!this.loading) throw new Error('call listen() first');
+    await this.loading;
+  }
+
+  private async load(): Promise<void> {
+    let loaded: { model: TeacherModel; batcher: DynamicBatcher };
+    try {
+      loaded = await this.loadModel();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    if (this.state !== 'loading') {
+      await loaded.model.session.release(); // closed while loading
+      return;
+    }
+    this.loaded = loaded;
+    this.state = 'ready';
+    this.log.info({ url: this.url, teacher_id: this.teacherId, task: this.model.task, auth: this.tokens ? `${this.tokens.size} token(s)` : 'none (loopback only)' }, 'teacher ready');
+    if (!this.tokens) this.log.warn('no --token-file: listening on loopback only, without authentication');
+  }
+
+  /** The model, its batcher, and one request through both so that the first student's is not slow. */
+  private async loadModel(): Promise<{ model: TeacherModel; batcher: DynamicBatcher }> {
+    const { model: source } = this.options;
+    const model = typeof source === 'string'
+      ? await loadTeacherModel(source, { device: this.options.device, threads: this.options.threads, task: this.options.task, labels: this.options.labels })
+      : await source;
+    const batcher = new DynamicBatcher(model, this.limits.maxBatch, this.options.maxWaitMs ?? 5, {
+      batchSize: (n) => this.metrics.batchSize.observe(n),
+      latency: (s) => this.metrics.latency.observe(s),
+      queueDepth: (n) => this.metrics.queueDepth.set(n),
+    });
+    await batcher.submit(warmUpRequest(model));
+    return { model, batcher };
+  }
+
+  private handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method === 'GET' && req.url === '/healthz') {
-      const ok = ready && !shuttingDown;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: ok ? 'ok' : shuttingDown ? 'shutting_down' : 'loading', teacher_id: model.id }));
+      const status = this.state === 'ready' ? 'ok' : this.state === 'loading' ? 'loading' : 'shutting_down';
+      res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status, teacher_id: this.loaded?.model.id }));
     } else if (req.method === 'GET' && req.url === '/metrics') {
-      void metrics.text().then((text) => { res.writeHead(200, { 'content-type': metrics.registry.contentType }); res.end(text); });
+      void this.metrics.text().then((text) => { res.writeHead(200, { 'content-type': this.metrics.registry.contentType }); res.end(text); });
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('minnow teacher: WebSocket on this port; GET /healthz, GET /metrics\n');
     }
-  });
-  // ws drops frames over its own limit by closing the socket (1009); frames between our limit and
-  // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
-  const wss = new WebSocketServer({ server: httpServer, maxPayload: maxPayload * 4 + 1024 * 1024 });
+  }
 
-  const info = (id: number | string): InfoMessage => ({
-    type: 'info', id, version: PROTOCOL_VERSION, teacher_id: model.id, task: model.task, inputs: model.inputs,
-    tokenizer: model.tokenizer, labels: model.labels, vocab_size: model.vocabSize, preprocessing: model.preprocessing,
-    params: model.params, metrics: model.metrics,
-    limits: { max_batch: maxBatch, max_payload: maxPayload, max_inflight: maxInflight, max_seq: model.maxSeq },
-  });
+  /** A refusal for the whole connection (busy or shutting down), sent before closing it. */
+  private refuse(ws: WebSocket, code: ErrorCode, message: string): void {
+    ws.send(encodeFrame({ type: 'error', id: null, version: PROTOCOL_VERSION, code, message }));
+    ws.close(1013, code);
+    this.metrics.errors.inc({ code });
+  }
 
-  const send = (conn: Connection, message: ServerMessage) => {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(encodeFrame(message), () => {
-      if (conn.paused && conn.ws.bufferedAmount < LOW_WATER) { conn.paused = false; conn.ws.resume(); }
+  private onConnection(ws: WebSocket, remote: string | undefined): void {
+    if (this.state === 'draining' || this.state === 'closed') return this.refuse(ws, 'shutting_down', 'shutting down');
+    if (this.connections.size >= this.limits.maxConnections) return this.refuse(ws, 'busy', `connection limit (${this.limits.maxConnections}) reached`);
+    const conn = new Connection(this.nextConnection++, ws, this.log, this.metrics);
+    this.connections.add(conn);
+    this.metrics.connections.set(this.connections.size);
+    this.log.info({ conn: conn.id, remote }, 'connected');
+    ws.on('message', (data, isBinary) => {
+      try { this.onMessage(conn, data, isBinary); } catch (err) { conn.fail(null, 'internal', (err as Error).message); }
     });
-    if (!conn.paused && conn.ws.bufferedAmount > HIGH_WATER) { conn.paused = true; conn.ws.pause(); }
-  };
-  const fail = (conn: Connection, id: number | string | null, code: ErrorCode, message: string) => {
-    metrics.errors.inc({ code });
-    log.warn({ conn: conn.id, request: id, code }, message);
-    send(conn, { type: 'error', id, version: PROTOCOL_VERSION, code, message });
-  };
+    ws.on('error', (err) => this.log.warn({ conn: conn.id, err: err.message }, 'socket error'));
+    ws.on('close', (code) => {
+      this.connections.delete(conn);
+      this.metrics.connections.set(this.connections.size);
+      this.log.info({ conn: conn.id, code }, 'disconnected');
+    });
+  }
 
-  const infer = async (conn: Connection, msg: InferMessage) => {
+  private onMessage(conn: Connection, raw: RawData, isBinary: boolean): void {
+    const parsed = parseFrame(raw, isBinary, this.limits.maxPayload);
+    if (!('msg' in parsed)) return conn.fail(parsed.id, parsed.code, parsed.message);
+    const { msg } = parsed;
+    if (msg.type === 'hello') return this.onHello(conn, msg.id, msg.token);
+    if (!conn.authed) return conn.fail(msg.id, 'unauthorized', 'send hello (with your token) before infer');
+    if (this.state !== 'ready') return conn.fail(msg.id, 'shutting_down', 'the teacher is shutting down; reconnect to another');
+    if (conn.inflight >= this.limits.maxInflight) return conn.fail(msg.id, 'busy', `more than ${this.limits.maxInflight} requests in flight on this connection; wait for answers`);
+    void this.infer(conn, msg).catch((err) => conn.fail(msg.id, 'internal', (err as Error).message));
+  }
+
+  private onHello(conn: Connection, id: number | string, token: string | undefined): void {
+    if (this.tokens && !this.tokens.accepts(token)) {
+      conn.fail(id, 'unauthorized', 'missing or wrong token');
+      conn.ws.close(1008, 'unauthorized');
+      return;
+    }
+    if (this.state === 'loading') {
+      // The client's reconnection backoff brings it back once the model is warm.
+      conn.fail(id, 'not_ready', 'the teacher is still loading its model; try again shortly');
+      conn.ws.close(1013, 'not_ready');
+      return;
+    }
+    conn.authed = true;
+    this.log.info({ conn: conn.id }, 'handshake');
+    conn.send(this.info(id));
+  }
+
+  private info(id: number | string): InfoMessage {
+    const model = this.model;
+    return {
+      type: 'info', id, version: PROTOCOL_VERSION, teacher_id: model.id, task: model.task, inputs: model.inputs,
+      tokenizer: model.tokenizer, labels: model.labels, vocab_size: model.vocabSize, preprocessing: model.preprocessing,
+      params: model.params, metrics: model.metrics,
+      limits: { max_batch: this.limits.maxBatch, max_payload: this.limits.maxPayload, max_inflight: this.limits.maxInflight, max_seq: model.maxSeq },
+    };
+  }
+
+  private async infer(conn: Connection, msg: InferMessage): Promise<void> {
+    const { model, batcher } = this.loaded!;
     let request;
     try {
-      request = validateInputs(model, msg.inputs, maxBatch);
+      request = validateInputs(model, msg.inputs, this.limits.maxBatch);
     } catch (err) {
-      if (err instanceof RequestError) return fail(conn, msg.id, err.code, err.message);
+      if (err instanceof RequestError) return conn.fail(msg.id, err.code, err.message);
       throw err;
     }
     conn.inflight++;
     try {
       const { logits, dims } = await batcher.submit(request);
       const vocab = dims.at(-1)!;
-      const rows = logits.length / vocab;
-      const soft = softLabels(logits, rows, vocab, msg.temperature, msg.top_k, msg.fp16);
-      const reply: SoftMessage = {
-        type: 'soft', id: msg.id, version: PROTOCOL_VERSION, teacher_id: model.id, temperature: msg.temperature,
-        dims: dims.slice(0, -1), fp16: msg.fp16, ...soft,
-      };
-      metrics.requests.inc();
-      send(conn, reply);
+      const soft = softLabels(logits, logits.length / vocab, vocab, msg.temperature, msg.top_k, msg.fp16);
+      conn.send({ type: 'soft', id: msg.id, version: PROTOCOL_VERSION, teacher_id: model.id, temperature: msg.temperature, dims: dims.slice(0, -1), fp16: msg.fp16, ...soft });
+      this.metrics.requests.inc();
     } catch (err) {
-      fail(conn, msg.id, 'internal', `inference failed: ${(err as Error).message}`);
+      conn.fail(msg.id, 'internal', `inference failed: ${(err as Error).message}`);
     } finally {
       conn.inflight--;
     }
-  };
+  }
 
-  const onMessage = (conn: Connection, raw: RawData, isBinary: boolean) => {
-    const frame = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
-    if (!isBinary) return fail(conn, null, 'bad_frame', 'frames must be binary msgpack');
-    if (frame.length > maxPayload) return fail(conn, null, 'too_large', `frame of ${frame.length} bytes exceeds --max-payload ${maxPayload}`);
-    let decoded: unknown;
-    try { decoded = decodeFrame(frame); } catch { return fail(conn, null, 'bad_frame', 'frame is not valid msgpack'); }
-    const obj = decoded as { id?: unknown; version?: unknown } | null;
-    const id = obj && typeof obj === 'object' && (typeof obj.id === 'number' || typeof obj.id === 'string') ? obj.id : null;
-    if (obj && typeof obj === 'object' && obj.version !== undefined && obj.version !== PROTOCOL_VERSION) {
-      return fail(conn, id, 'unsupported_version', `protocol version ${String(obj.version)} is not supported; this teacher speaks version ${PROTOCOL_VERSION}`);
-    }
-    const parsed = clientMessageSchema.safeParse(decoded);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return fail(conn, id, 'bad_request', `${issue.path.join('.') || 'message'}: ${issue.message}`);
-    }
-    const msg = parsed.data;
-    if (msg.type === 'hello') {
-      if (tokens && !tokens.accepts(msg.token)) {
-        fail(conn, msg.id, 'unauthorized', 'missing or wrong token');
-        conn.ws.close(1008, 'unauthorized');
-        return;
-      }
-      conn.authed = true;
-      log.info({ conn: conn.id }, 'handshake');
-      return send(conn, info(msg.id));
-    }
-    if (!conn.authed) return fail(conn, msg.id, 'unauthorized', 'send hello (with your token) before infer');
-    if (shuttingDown) return fail(conn, msg.id, 'shutting_down', 'the teacher is shutting down; reconnect to another');
-    if (conn.inflight >= maxInflight) return fail(conn, msg.id, 'busy', `more than ${maxInflight} requests in flight on this connection; wait for answers`);
-    void infer(conn, msg).catch((err) => fail(conn, msg.id, 'internal', (err as Error).message));
-  };
-
-  wss.on('connection', (ws, req) => {
-    const conn: Connection = { id: nextConnection++, ws, authed: false, inflight: 0, paused: false };
-    if (connections.size >= maxConnections || shuttingDown) {
-      const code: ErrorCode = shuttingDown ? 'shutting_down' : 'busy';
-      ws.send(encodeFrame({ type: 'error', id: null, version: PROTOCOL_VERSION, code, message: shuttingDown ? 'shutting down' : `connection limit (${maxConnections}) reached` }));
-      ws.close(1013, code);
-      metrics.errors.inc({ code });
-      return;
-    }
-    connections.add(conn);
-    metrics.connections.set(connections.size);
-    log.info({ conn: conn.id, remote: req.socket.remoteAddress }, 'connected');
-    ws.on('message', (data, isBinary) => {
-      try { onMessage(conn, data, isBinary); } catch (err) { fail(conn, null, 'internal', (err as Error).message); }
-    });
-    ws.on('error', (err) => log.warn({ conn: conn.id, err: err.message }, 'socket error'));
-    ws.on('close', (code) => {
-      connections.delete(conn);
-      metrics.connections.set(connections.size);
-      log.info({ conn: conn.id, code }, 'disconnected');
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? 7070, host, () => resolve());
-  });
-  const address = httpServer.address() as AddressInfo;
-  const url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  log.info({ url, teacher_id: model.id, task: model.task, auth: tokens ? `${tokens.size} token(s)` : 'none (loopback only)' }, 'teacher ready');
-  if (!tokens) log.warn('no --token-file: listening on loopback only, without authentication');
-
-  return {
-    host: address.address, port: address.port, url, teacherId: model.id, model, metrics,
-    close: async () => {
-      if (shuttingDown) return;
-      shuttingDown = true;
-      ready = false;
-      log.info({ inflight: [...connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
-      httpServer.close();
-      // Requests already accepted are answered; each reply is flushed before its socket closes.
-      await batcher.drain();
-      while ([...connections].some((c) => c.inflight > 0)) await new Promise((r) => setTimeout(r, 5));
-      await Promise.all([...connections].map((c) => new Promise<void>((resolve) => {
-        if (c.ws.readyState === c.ws.CLOSED) return resolve();
-        c.ws.once('close', () => resolve());
-        c.ws.close(1001, 'teacher shutting down');
-        setTimeout(() => { c.ws.terminate(); resolve(); }, 2000).unref();
-      })));
-      wss.close();
-      batcher.close();
-      await model.session.release();
-      log.info('stopped');
-    },
-  };
+  /** Stops accepting, answers everything in flight, closes sockets with 1001, then resolves. */
+  async close(): Promise<void> {
+    if (this.state === 'draining' || this.state === 'closed') return;
+    this.state = 'draining';
+    this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
+    this.httpServer.close();
+    // Requests already accepted are answered; each reply is flushed before its socket closes.
+    await this.loaded?.batcher.drain();
+    while ([...this.connections].some((c) => c.inflight > 0)) await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([...this.connections].map((c) => c.close(1001, 'teacher shutting down')));
+    this.wss.close();
+    this.loaded?.batcher.close();
+    await this.loaded?.model.session.release();
+    this.state = 'closed';
+    this.log.info('stopped');
+  }
 }
 
-async function warmUp(model: TeacherModel, batcher: DynamicBatcher): Promise<void> {
-  const inputs: Record<string, Tensor> = {};
-  const seq = Math.min(model.maxSeq ?? 8, 8);
-  let isText = false;
-  for (const spec of model.inputs) {
-    const dims = spec.shape.map((d, i) => (i === 0 ? 1 : typeof d === 'number' ? d : seq));
-    const n = dims.reduce((a, b) => a * b, 1);
-    if (spec.dtype === 'int64') {
-      inputs[spec.name] = new Tensor('int64', dims, new BigInt64Array(n).fill(spec.name === 'attention_mask' ? 1n : 0n));
-      if (dims.length === 2) isText = true;
-    } else {
-      inputs[spec.name] = new Tensor('float32', dims, new Float32Array(n));
-    }
-  }
-  await batcher.submit({ inputs, rows: 1, seq: isText ? seq : undefined });
+/** A teacher server listening with its model loaded and warm. */
+export async function serveTeacher(options: ServeOptions): Promise<TeacherServer> {
+  const server = new TeacherServer(options);
+  await server.listen();
+  await server.ready();
+  if (server.state !== 'ready') throw new Error('the teacher was closed while it loaded its model');
+  return server;
 }

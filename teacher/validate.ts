@@ -3,6 +3,7 @@
 import { Tensor } from '../src/onnx/tensor.js';
 import type { WireTensor } from '../src/protocol/messages.js';
 import type { TeacherModel } from './model.js';
+import { INPUT } from '../src/format/names.js';
 import type { BatchRequest } from './batcher.js';
 
 export class RequestError extends Error {
@@ -42,7 +43,7 @@ export function validateInputs(model: TeacherModel, inputs: Record<string, WireT
     let tensor: Tensor;
     if (wantInt) {
       const data = t.data instanceof BigInt64Array ? new BigInt64Array(t.data) : BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v));
-      const limit = spec.name === 'input_ids' ? model.tokenLimit : spec.name === 'attention_mask' ? 2 : undefined;
+      const limit = spec.name === INPUT.ids ? model.tokenLimit : spec.name === INPUT.mask ? 2 : undefined;
       for (let i = 0; i < data.length; i++) {
         const v = data[i]!;
         if (v < 0n || (limit !== undefined && v >= BigInt(limit))) {

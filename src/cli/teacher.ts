@@ -1,7 +1,7 @@
 // `minnow teacher serve` and `minnow teacher train`.
 import { int, device } from './options.js';
 import { Command, InvalidArgumentError } from 'commander';
-import { serveTeacher } from '../../teacher/server.js';
+import { TeacherServer } from '../../teacher/server.js';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -28,13 +28,13 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--task <task>', 'task, for models without minnow metadata')
     .option('--labels <list>', 'comma-separated labels, for models without minnow metadata')
     .action(async (model: string, o) => {
-      const server = await serveTeacher({
+      const server = new TeacherServer({
         model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
         maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
         task: o.task, labels: o.labels?.split(','),
       });
-      process.stderr.write(`teacher ${server.teacherId.slice(0, 12)} serving ${server.url} (GET /healthz, /metrics); Ctrl-C or SIGTERM to stop\n`);
-      await new Promise<void>((resolve) => {
+      await server.listen();
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           process.stderr.write(`${signal}: answering requests in flight, then stopping\n`);
           void server.close().then(resolve);
@@ -42,6 +42,10 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      await server.ready();
+      // A signal during loading closes the server before it is ready.
+      if (server.state === 'ready') process.stderr.write(`teacher ${server.teacherId.slice(0, 12)} serving ${server.url} (GET /healthz, /metrics); Ctrl-C or SIGTERM to stop\n`);
+      await stopped;
     });
 
   addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));

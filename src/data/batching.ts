@@ -2,6 +2,7 @@
 // sees exactly the batches an uninterrupted one would have.
 import { Tensor } from '../onnx/tensor.js';
 import { Rng } from '../format/rng.js';
+import { INPUT } from '../format/names.js';
 import type { ImageExample } from './datasets.js';
 
 export type Batch = Record<string, Tensor>;
@@ -60,8 +61,8 @@ export class TextClassificationSource implements BatchSource {
       labels[r] = BigInt(this.labels[ex]!);
     });
     return {
-      input_ids: new Tensor('int64', [n, len], inputIds),
-      attention_mask: new Tensor('int64', [n, len], mask),
+      [INPUT.ids]: new Tensor('int64', [n, len], inputIds),
+      [INPUT.mask]: new Tensor('int64', [n, len], mask),
       labels: new Tensor('int64', [n], labels),
     };
   }
@@ -83,7 +84,7 @@ export class LanguageModelSource implements BatchSource {
         labels[r * T + t] = BigInt(this.tokens[start + t + 1]!);
       }
     });
-    return { input_ids: new Tensor('int64', [n, T], input), labels: new Tensor('int64', [n, T], labels) };
+    return { [INPUT.ids]: new Tensor('int64', [n, T], input), labels: new Tensor('int64', [n, T], labels) };
   }
 }
 
@@ -116,6 +117,6 @@ export class ImageSource implements BatchSource {
       }
       labels[r] = BigInt(this.examples[ex]!.label);
     });
-    return { pixels: new Tensor('float32', [indices.length, c, h, w], pixels), labels: new Tensor('int64', [indices.length], labels) };
+    return { [INPUT.pixels]: new Tensor('float32', [indices.length, c, h, w], pixels), labels: new Tensor('int64', [indices.length], labels) };
   }
 }

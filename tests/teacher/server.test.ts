@@ -1,6 +1,7 @@
 // The real server on a free loopback port, talked to through the real client (and a raw one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveTeacher, type TeacherServer } from '../../teacher/server.js';
+import { serveTeacher, TeacherServer } from '../../teacher/server.js';
+import { loadTeacherModel, type TeacherModel } from '../../teacher/model.js';
 import { TeacherClient, TeacherError } from '../../student/teacher-client.js';
 import { logSoftmaxRows } from '../../teacher/soft-labels.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
@@ -118,6 +119,44 @@ describe('teacher server', () => {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/minnow_teacher_errors_total\{code="unauthorized"\} [1-9]/);
+  });
+});
+
+describe('server states', () => {
+  it('says loading (503) and not_ready until the model is warm, ok once ready, then drains and closes', async () => {
+    let release!: (m: TeacherModel) => void;
+    const model = new Promise<TeacherModel>((resolve) => { release = resolve; });
+    const starting = new TeacherServer({ model, port: 0, logger: false });
+    await starting.listen();
+    expect(starting.state).toBe('loading');
+    const base = starting.url.replace('ws://', 'http://');
+    const loading = await fetch(`${base}/healthz`);
+    expect(loading.status).toBe(503);
+    expect(await loading.json()).toEqual({ status: 'loading' });
+    const early = await RawClient.open(starting.url);
+    expect(await early.hello()).toMatchObject({ type: 'error', code: 'not_ready' });
+    // A client that connects now retries with backoff until the teacher is ready.
+    const waiting = TeacherClient.connect({ urls: [starting.url], minBackoffMs: 20 });
+    release(await loadTeacherModel(modelFile));
+    await starting.ready();
+    expect(starting.state).toBe('ready');
+    const ready = await fetch(`${base}/healthz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ok', teacher_id: starting.teacherId });
+    const client = await waiting;
+    expect(client.info.teacher_id).toBe(starting.teacherId);
+    await client.close();
+    const closing = starting.close();
+    expect(starting.state).toBe('draining');
+    await closing;
+    expect(starting.state).toBe('closed');
+  });
+
+  it('a model that cannot be loaded rejects ready() with its reason and leaves the server closed', async () => {
+    const broken = new TeacherServer({ model: '/nonexistent/model.onnx', port: 0, logger: false });
+    await broken.listen();
+    await expect(broken.ready()).rejects.toThrow(/model file '\/nonexistent\/model.onnx' not found/);
+    expect(broken.state).toBe('closed');
   });
 });
 
