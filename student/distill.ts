@@ -15,10 +15,11 @@ export const STUDENT_PRESETS: Record<Task, string> = {
   image: 'student-image',
 };
 
-/** The run's own settings mean what they mean for `minnow train` (TrainJobOptions). */
-export interface DistillOptions extends Pick<TrainJobOptions,
-  'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' | 'checkpointEvery' |
-  'threads' | 'dataOptions' | 'onEvent' | 'signal' | 'prune' | 'initFrom' | 'augment' | 'qat'> {
+/**
+ * The run's own settings mean what they mean for `minnow train` (TrainJobOptions); the student's
+ * architecture is `student`, and its tokenizer is the teacher's.
+ */
+export interface DistillOptions extends Omit<TrainJobOptions, 'task' | 'model' | 'tokenizer' | 'vocabSize' | 'teacher'> {
   /** ws:// URLs of teachers serving the same model (failover in order). */
   teachers?: string[];
   token?: string;

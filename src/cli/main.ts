@@ -3,7 +3,8 @@
 // library function and prints its result.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { int, num, device, pruneSchedule, qat } from './options.js';
+import { int, device } from './options.js';
+import { addRunOptions, interruptible, runOptionsOf } from './run-options.js';
 import { Command, Option } from 'commander';
 import { train } from '../train/job.js';
 import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
@@ -12,13 +13,12 @@ import { BpeTokenizer, CharTokenizer } from '../data/tokenizers/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isUserError, UsageError } from './errors.js';
 import { trainProgress } from './progress.js';
-import type { Task } from '../format/metadata.js';
+import { TASKS, type Task } from '../format/metadata.js';
 import { DEFAULT_MODEL, DEFAULT_TEACHER } from '../nn/spec.js';
 import { addTeacherCommands } from './teacher.js';
 import { addDistillCommand } from './distill.js';
 import { addCompressCommand } from './compress.js';
 
-const TASKS = ['classify', 'lm', 'image'];
 
 
 /** The package version, found from src/cli (tsx) or dist (built). */
@@ -31,57 +31,24 @@ function packageVersion(): string {
 
 function addTrainCommand(command: Command, defaults: Record<Task, string>): void {
   command
-    .addOption(new Option('--task <task>', 'what the model does').choices(TASKS).makeOptionMandatory())
-    .requiredOption('--data <name|path>', 'spam, moby-dick, sotu, fashion-mnist, or a .jsonl/.csv/.txt/IDX path')
+    .addOption(new Option('--task <task>', 'what the model does').choices([...TASKS]).makeOptionMandatory())
     .option('--model <spec>', `preset or spec, e.g. transformer:layers=4,dim=256,heads=4,ff=1024,ctx=256 (default: ${Object.entries(defaults).map(([t, m]) => `${t} ${m}`).join(', ')})`)
-    .option('--epochs <n>', 'passes over the training split', int('--epochs'), 1)
-    .option('--batch <n>', 'examples per step', int('--batch'), 32)
-    .option('--lr <x>', 'peak learning rate (warm-up + cosine decay)', num('--lr'), 1e-3)
-    .option('--seed <n>', 'seed for initialisation and data order', (v) => Number.parseInt(v, 10), 0)
-    .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
-    .option('--resume <dir>', 'continue the run whose --out was DIR from its last checkpoint')
-    .requiredOption('--out <dir>', 'where model.onnx, checkpoint/, metrics.jsonl and report.json go')
-    .option('--max-steps <n>', 'stop after N steps', int('--max-steps'))
     .addOption(new Option('--tokenizer <kind>', 'text tokenizer (default: char for lm, bpe otherwise)').choices(['char', 'bpe']))
-    .option('--vocab-size <n>', 'BPE vocabulary size', int('--vocab-size'))
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'sgd']).default('adamw'))
-    .option('--weight-decay <x>', 'decoupled weight decay', num('--weight-decay'), 0.01)
-    .option('--label-smoothing <x>', 'label smoothing', num('--label-smoothing'), 0)
-    .option('--warmup <n>', 'warm-up steps (at most 10% of the run)', int('--warmup'), 100)
-    .option('--eval-every <n>', 'evaluate on the validation split every N steps', int('--eval-every'))
-    .option('--checkpoint-every <n>', 'write a checkpoint every N steps', int('--checkpoint-every'), 500)
-    .option('--limit <n>', 'use at most N examples (characters for corpora) per split', int('--limit'))
-    .option('--keep-headers', 'keep mail headers in the spam data set')
-    .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
-    .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
-    .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
-    .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware training: the forward pass sees the weights as minnow compress will store them (defaults of compress: --keep last)', qat)
-    .option('--augment', 'augment training batches: images shifted up to 2 px and flipped, texts longer than ctx cut at a random window')
-    .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)')
-    .action(async (o) => {
-      const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)\n');
-        controller.abort();
-        process.once('SIGINT', () => process.exit(130));
-      };
-      process.once('SIGINT', onSigint);
-      const report = await train({
-        task: o.task as Task, data: o.data, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), initFrom: o.initFrom, augment: o.augment, qat: o.qat, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed,
-        device: o.device, out: o.out, resume: o.resume, maxSteps: o.maxSteps, tokenizer: o.tokenizer, vocabSize: o.vocabSize,
-        optimizer: o.optimizer, weightDecay: o.weightDecay, labelSmoothing: o.labelSmoothing, warmup: o.warmup,
-        evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, threads: o.threads,
-        dataOptions: { limit: o.limit, keepHeaders: o.keepHeaders },
-        prune: o.prune ? { sparsity: o.prune, ...o.pruneSchedule } : undefined,
-        onEvent: trainProgress(), signal: controller.signal,
-      });
-      process.removeListener('SIGINT', onSigint);
-      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      if (report.interrupted) {
-        process.stderr.write(`interrupted at step ${report.steps}; continue with: minnow train --resume ${o.out} --out ${o.out} ...\n`);
-        process.exitCode = 130;
-      }
+    .option('--vocab-size <n>', 'BPE vocabulary size', int('--vocab-size'));
+  addRunOptions(command).action(async (o) => {
+    const { signal, done } = interruptible();
+    const run = runOptionsOf(o);
+    const report = await train({
+      ...run, task: o.task as Task, model: o.initFrom ? o.model : (o.model ?? defaults[o.task as Task]), tokenizer: o.tokenizer, vocabSize: o.vocabSize,
+      onEvent: trainProgress(), signal,
     });
+    done();
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (report.interrupted) {
+      process.stderr.write(`interrupted at step ${report.steps}; continue with: minnow train --resume ${o.out} --out ${o.out} ...\n`);
+      process.exitCode = 130;
+    }
+  });
 }
 
 export function buildProgram(): Command {
@@ -121,7 +88,7 @@ export function buildProgram(): Command {
   tokenizer.command('train')
     .description('train a tokenizer on a data set\'s training split and write tokenizer.json (Hugging Face layout)')
     .requiredOption('--data <name|path>', 'data set or text file')
-    .addOption(new Option('--task <task>', 'how to read --data').choices(TASKS).default('lm'))
+    .addOption(new Option('--task <task>', 'how to read --data').choices([...TASKS]).default('lm'))
     .addOption(new Option('--kind <kind>', 'tokenizer kind').choices(['bpe', 'char']).default('bpe'))
     .option('--vocab-size <n>', 'BPE vocabulary size', int('--vocab-size'), 4000)
     .option('--limit <n>', 'use at most N examples (characters for corpora)', int('--limit'))
