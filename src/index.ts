@@ -7,3 +7,4 @@ export * as nn from './nn/index.js';
 export * as train from './train/index.js';
 export * as data from './data/index.js';
 export * as compress from './compress/index.js';
+export * as protocol from './protocol/index.js';

@@ -51,7 +51,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
   });
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('minnow')
     .description('Big models teach small ones: train, distill, compress and ship ONNX models.')
     .version(packageVersion())
@@ -105,7 +105,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv = process.argv): Promise<number> {
+async function main(argv = process.argv): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -54,12 +54,7 @@ export const BUILTIN_DATASETS = ['spam', 'moby-dick', 'sotu', 'fashion-mnist'] a
 const TASKS_OF: Record<string, Task[]> = { spam: ['classify', 'lm'], 'moby-dick': ['lm'], sotu: ['lm'], 'fashion-mnist': ['image'] };
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-export const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-
-/** The task a built-in data set is for by default. */
-export function builtinTask(name: string): Task | undefined {
-  return TASKS_OF[name]?.[0];
-}
+const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 export function loadDataset(source: string, task: Task, options: LoadOptions = {}): Dataset {
   const tasks = TASKS_OF[source];
@@ -121,7 +116,7 @@ function stdlibText(pkg: string): string[] {
 }
 
 /** Block size of the LM split: the corpus is cut into blocks that go whole to one split. */
-export const CORPUS_BLOCK_CHARS = 2048;
+const CORPUS_BLOCK_CHARS = 2048;
 
 export function loadCorpus(name: string, documents: string[], limit?: number): CorpusData {
   const parts: Record<Split, string[]> = { train: [], validation: [], test: [] };

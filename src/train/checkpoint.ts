@@ -6,8 +6,8 @@ import { pack, unpack } from 'msgpackr';
 import { Tensor, type DType } from '../onnx/tensor.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
-export const CHECKPOINT_VERSION = 1;
-export const CHECKPOINT_FILE = 'checkpoint.msgpack';
+const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_FILE = 'checkpoint.msgpack';
 
 export interface DataCursor { epoch: number; index: number }
 

@@ -1,6 +1,6 @@
 // The distillation loss: alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(labels).
 // Teacher soft labels come in as graph inputs, either the full log-distribution or its top k plus
-// one tail bucket holding the rest of the mass (docs/distillation.md).
+// one tail bucket holding the rest of the mass (docs/cli-distill.md).
 import type { Graph } from '../onnx/graph.js';
 import { crossEntropy } from './losses.js';
 

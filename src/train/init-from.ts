@@ -27,7 +27,7 @@ export function readInitModel(file: string, task: Task, model: string | undefine
   const { graph } = readOnnxFile(file);
   const spec = graph.metadata.get(META.model);
   const fileTask = graph.metadata.get(META.task);
-  if (!spec || !fileTask) throw new ModelFileError(`--init-from ${file}: no minnow metadata (minnow.model, minnow.task); it needs a model that minnow trained, compressed or pruned`);
+  if (!spec || !fileTask) throw new ModelFileError(`--init-from ${file}: no minnow metadata (${META.model}, ${META.task}); it needs a model that minnow trained, compressed or pruned`);
   if (fileTask !== task && !(fileTask === 'lm' && task === 'classify')) {
     throw new ModelFileError(`--init-from ${file}: a --task ${fileTask} model cannot start a --task ${task} run${task === 'classify' ? ' (of other tasks, only a language model can start a classifier)' : ''}`);
   }

@@ -20,7 +20,7 @@ export interface OptimizerGraph {
 }
 
 /** Only matrices (and embedding tables) are decayed; biases and norm gains are not. */
-export function decays(g: Graph, param: string): boolean {
+function decays(g: Graph, param: string): boolean {
   return g.rank(param) >= 2;
 }
 

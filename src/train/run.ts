@@ -57,7 +57,7 @@ export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun>
   return { config, arch, resumed, init, tokenizerJson: (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson };
 }
 
-export function sameJson(a: unknown, b: unknown): boolean {
+function sameJson(a: unknown, b: unknown): boolean {
   const norm = (v: unknown) => JSON.stringify(typeof v === 'string' ? JSON.parse(v) : v);
   return norm(a) === norm(b);
 }

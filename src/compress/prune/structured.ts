@@ -47,7 +47,7 @@ export interface StructuredReport {
 export function pruneStructured(old: Graph, targets: StructuredTargets): { graph: Graph; report: StructuredReport } {
   const spec = old.metadata.get(META.model);
   const task = old.metadata.get(META.task) as Task | undefined;
-  if (!spec || !task) throw new StructuredPruneError('structured pruning needs a model that minnow trained (its metadata names the architecture); this file has no minnow.model');
+  if (!spec || !task) throw new StructuredPruneError(`structured pruning needs a model that minnow trained (its metadata names the architecture); this file has no ${META.model}`);
   const arch = parseModelSpec(spec);
   const w = (name: string): Tensor => {
     const t = old.initializers.get(name);

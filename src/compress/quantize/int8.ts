@@ -55,7 +55,7 @@ export function replaceNode(g: Graph, old: Node, build: () => void): void {
 }
 
 /** The weights of a [K, N] matrix (a scale per column) or of a conv filter bank (a scale per filter), as the int8 codes stand for them. */
-export function int8WeightValues(w: Tensor, perFilter: boolean): Float32Array {
+function int8WeightValues(w: Tensor, perFilter: boolean): Float32Array {
   if (!perFilter) {
     const { q, scale } = quantizePerColumn(w);
     const n = w.dims[1]!;

@@ -3,7 +3,7 @@
 
 export const PAD = '<pad>';
 export const UNK = '<unk>';
-export const SPECIAL_TOKENS = [PAD, UNK] as const;
+const SPECIAL_TOKENS = [PAD, UNK] as const;
 
 export interface Tokenizer {
   readonly kind: 'char' | 'bpe';

@@ -22,4 +22,4 @@ export function modelKind(name: string): ModelKind<ArchConfig> {
 export type { ModelKind, BuildContext } from './kind.js';
 export type { TransformerConfig, VitConfig, MlpConfig, CnnConfig };
 export { SpecError } from './spec-values.js';
-export { StructuredPruneError, take, axisNorms2, topIndices, type StructuredTargets, type PrunePlan, type WeightReader } from './prune.js';
+export { StructuredPruneError, type StructuredTargets } from './prune.js';
