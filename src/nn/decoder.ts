@@ -2,10 +2,10 @@
 // with a cache: new tokens and each layer's past keys/values in, logits and presents out). Parameter
 // names are the same, so the trained weights drop in. The first call passes pasts of length 0.
 import type { Graph } from '../onnx/graph.js';
-import { buildModel, type TransformerConfig } from './models.js';
+import { buildModel, type ArchConfig } from './models.js';
 
 /** The decoder graph carrying a trained LM's weights (same parameter names) and metadata. */
-export function decoderFromTrained(trained: Graph, arch: TransformerConfig, vocab: number): Graph {
+export function decoderFromTrained(trained: Graph, arch: ArchConfig, vocab: number): Graph {
   const dec = buildModel(arch, { task: 'lm', vocabSize: vocab }, { seed: 0, cache: true }).graph;
   for (const name of [...dec.initializers.keys()]) {
     const w = trained.initializers.get(name);

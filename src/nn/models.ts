@@ -35,6 +35,11 @@ export interface BuiltModel {
   logits: string;
 }
 
+/** How many tokens a text model reads at most (undefined for models of images). */
+export function textContext(arch: ArchConfig): number | undefined {
+  return 'ctx' in arch ? arch.ctx : undefined;
+}
+
 export function buildModel(arch: ArchConfig, shape: ModelShape, options: BuildOptions): BuiltModel {
   const g = new Graph('minnow');
   const s = new Scope(g, new Rng(options.seed), '', options.dtype ?? 'float32', options.training ?? false);

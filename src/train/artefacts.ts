@@ -50,7 +50,7 @@ export async function writeArtefacts(o: Outcome): Promise<TrainReport> {
   const bytes = trainer.exportModel(modelMetadata(o, metrics));
   await writeFileAtomic(path.join(options.out, 'model.onnx'), bytes);
   if (o.data.tokenizer) await writeFileAtomic(path.join(options.out, 'tokenizer.json'), JSON.stringify(o.data.tokenizer.toJSON()));
-  if (config.task === 'lm' && arch.kind === 'transformer') {
+  if (config.task === 'lm') {
     // The same weights as a decoder with past keys/values, for generation with a KV cache.
     const decoder = decoderFromTrained(trainer.exportGraph.graph, arch, o.data.shape.vocabSize!);
     stampWeightsDigest(decoder);

@@ -2,7 +2,7 @@
 // resume, or a model to start from), then read its data the way the model will.
 import path from 'node:path';
 import type { Task, Preprocessing } from '../format/metadata.js';
-import type { ArchConfig, ModelShape } from '../nn/models.js';
+import { textContext, type ArchConfig, type ModelShape } from '../nn/models.js';
 import { DEFAULT_MODEL, checkArchForTask, parseModelSpec, SpecError } from '../nn/spec.js';
 import { DataError, loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
@@ -51,8 +51,9 @@ export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun>
   if (init?.tokenizerJson && hooks?.tokenizerJson && !sameJson(init.tokenizerJson, hooks.tokenizerJson)) {
     throw new DataError(`--init-from ${init.file} reads text with a different tokenizer than the teacher's; start from a model distilled from this teacher`);
   }
-  if (hooks?.maxSeq && arch.kind === 'transformer' && arch.ctx > hooks.maxSeq) {
-    throw new SpecError(`the student's ctx ${arch.ctx} exceeds the teacher's max sequence ${hooks.maxSeq}; use ctx=${hooks.maxSeq} or less`);
+  const ctx = textContext(arch);
+  if (hooks?.maxSeq && ctx !== undefined && ctx > hooks.maxSeq) {
+    throw new SpecError(`the student's ctx ${ctx} exceeds the teacher's max sequence ${hooks.maxSeq}; use ctx=${hooks.maxSeq} or less`);
   }
   return { config, arch, resumed, init, tokenizerJson: (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson };
 }
@@ -97,15 +98,16 @@ function imageData(data: Extract<Dataset, { task: 'image' }>): PreparedData {
 }
 
 function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, log: (m: string) => void): PreparedData {
-  if (run.arch.kind !== 'transformer') throw new Error('text tasks need a transformer');
+  // checkArchForTask let only kinds that read text this far.
+  const ctx = textContext(run.arch)!;
   const tokenizer = run.tokenizerJson ? tokenizerFromJSON(run.tokenizerJson) : trainTokenizer(data, run.config, log);
-  const reader = { tokenizer, ctx: run.arch.ctx };
+  const reader = { tokenizer, ctx };
   const augment = Boolean(run.config.augment);
   return {
     data, tokenizer, labels: data.task === 'classify' ? data.labels : undefined,
     splits: { train: splitSource(data, 'train', reader, augment), validation: splitSource(data, 'validation', reader), test: splitSource(data, 'test', reader) },
     shape: data.task === 'lm' ? { task: 'lm', vocabSize: tokenizer.vocabSize } : { task: 'classify', vocabSize: tokenizer.vocabSize, numClasses: data.labels.length },
-    preprocessing: { kind: 'text', max_length: run.arch.ctx, pad_id: tokenizer.padId, truncation: 'right' },
+    preprocessing: { kind: 'text', max_length: ctx, pad_id: tokenizer.padId, truncation: 'right' },
   };
 }
 

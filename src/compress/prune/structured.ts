@@ -5,8 +5,8 @@
 // smaller spec with the kept slices copied in, so the result is a plain dense graph that any ONNX
 // Runtime runs faster. Accuracy drops until recovery training: `minnow distill --init-from` or
 // `minnow train --init-from`.
-import { buildModel, type ArchConfig, type ModelShape } from '../../nn/models.js';
-import { formatModelSpec, parseModelSpec } from '../../nn/spec.js';
+import { buildModel, type ModelShape } from '../../nn/models.js';
+import { checkArchForTask, formatModelSpec, parseModelSpec } from '../../nn/spec.js';
 import { modelKind, StructuredPruneError, type StructuredTargets } from '../../nn/kinds/index.js';
 import type { Graph } from '../../onnx/graph.js';
 import type { Tensor } from '../../onnx/tensor.js';
@@ -49,12 +49,13 @@ export function pruneStructured(old: Graph, targets: StructuredTargets): { graph
   const task = old.metadata.get(META.task) as Task | undefined;
   if (!spec || !task) throw new StructuredPruneError(`structured pruning needs a model that minnow trained (its metadata names the architecture); this file has no ${META.model}`);
   const arch = parseModelSpec(spec);
+  checkArchForTask(arch, task, spec);
   const w = (name: string): Tensor => {
     const t = old.initializers.get(name);
     if (!t || t.dtype !== 'float32') throw new StructuredPruneError(`structured pruning needs float32 weights, and '${name}' is ${t ? t.dtype : 'missing'}; prune before you quantize`);
     return t;
   };
-  const shape = modelShape(old, task, arch, w);
+  const shape = modelShape(old, task, w);
   const plan = modelKind(arch.kind).planPruning(arch, targets, w);
 
   const built = buildModel(plan.arch, shape, { seed: 0 }).graph;
@@ -76,13 +77,12 @@ export function pruneStructured(old: Graph, targets: StructuredTargets): { graph
   return { graph: built, report: { spec_before: spec, spec_after: specAfter, params_before: paramsBefore, params_after: count(built.params, built) } };
 }
 
-function modelShape(g: Graph, task: Task, arch: ArchConfig, w: (n: string) => Tensor): ModelShape {
+function modelShape(g: Graph, task: Task, w: (n: string) => Tensor): ModelShape {
   if (task === 'image') {
     const dims = g.type(INPUT.pixels).shape;
     if (dims.length !== 4 || dims.slice(1).some((d) => typeof d !== 'number')) throw new StructuredPruneError('structured pruning: the image input pixels has no static [c, h, w]');
     return { task, numClasses: w('head.weight').dims[1], imageShape: dims.slice(1) as [number, number, number] };
   }
-  if (arch.kind !== 'transformer') throw new StructuredPruneError(`a ${task} model must be a transformer`);
   const vocabSize = w('tok_emb.weight').dims[0];
   return task === 'lm' ? { task, vocabSize } : { task, vocabSize, numClasses: w('head.weight').dims[1] };
 }
