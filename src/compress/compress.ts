@@ -4,6 +4,7 @@
 import { decodeModel, encodeModel } from '../onnx/codec.js';
 import type { Graph } from '../onnx/graph.js';
 import { META } from '../format/metadata.js';
+import { gzipSync } from 'node:zlib';
 import { gzipTokenizer } from '../format/tokenizer.js';
 import { stampWeightsDigest } from '../onnx/digest.js';
 import { quantizeGraph, type SchemeName } from './quantize/schemes.js';
@@ -78,7 +79,7 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
     });
   }
   recipe.unknown_ops = unknown;
-  gzipTokenizer(graph.metadata);
+  gzipTokenizer(graph.metadata, (bytes) => gzipSync(bytes, { level: 9 }));
   if (graph.metadata.has(META.tokenizerGz)) recipe.tokenizer = 'gzip';
   // A file compressed twice keeps the earlier steps' recipe.
   const earlier = graph.metadata.get(META.compression);

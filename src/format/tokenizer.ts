@@ -1,7 +1,8 @@
 // The tokenizer a model file carries: its tokenizer.json, plain (minnow.tokenizer) or gzipped and
-// base64-encoded (minnow.tokenizer.gz, which `minnow compress` writes). fflate does the gzip, so the
-// same code runs in Node, browsers and React Native.
-import { gunzipSync, gzipSync, strFromU8, strToU8 } from 'fflate';
+// base64-encoded (minnow.tokenizer.gz, which `minnow compress` writes). fflate inflates, so the same
+// code reads files in Node, browsers and React Native; the writer passes its own gzip in (Node's
+// zlib packs a BPE vocabulary about 3% smaller than fflate at the same level).
+import { gunzipSync, strFromU8, strToU8 } from 'fflate';
 import { META, metaValue, type Metadata } from './metadata.js';
 
 /** The tokenizer.json a model carries, stored plain or gzipped; undefined when it has none. */
@@ -16,10 +17,10 @@ export function tokenizerJsonOf(metadata: Metadata): string | undefined {
  * Stores the tokenizer gzipped: a BPE vocabulary and its merges are text that shrinks about 3x,
  * and in a quantized student they can be a sixth of the file.
  */
-export function gzipTokenizer(metadata: Map<string, string>): void {
+export function gzipTokenizer(metadata: Map<string, string>, gzip: (bytes: Uint8Array) => Uint8Array): void {
   const plain = metadata.get(META.tokenizer);
   if (plain === undefined) return;
-  const packed = toBase64(gzipSync(strToU8(plain), { level: 9 }));
+  const packed = toBase64(gzip(strToU8(plain)));
   if (packed.length >= plain.length) return; // a tiny vocabulary does not shrink
   metadata.set(META.tokenizerGz, packed);
   metadata.delete(META.tokenizer);
