@@ -44,6 +44,8 @@ export type TeacherState = 'loading' | 'ready' | 'draining' | 'closed';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+interface Loaded { model: TeacherModel; batcher: DynamicBatcher }
+
 type Parsed = { msg: ClientMessage } | { id: number | string | null; code: ErrorCode; message: string };
 
 /** A frame as a client message, or the error that answers it. */
@@ -65,9 +67,11 @@ function parseFrame(raw: RawData, isBinary: boolean, maxPayload: number): Parsed
 }
 
 export class TeacherServer {
-  state: TeacherState = 'loading';
   readonly metrics = new TeacherMetrics();
-  readonly host: string;
+  private current: TeacherState = 'loading';
+  private readonly requestedHost: string;
+  /** Where the server listens, once it does (it stays known after the port closes). */
+  private address?: AddressInfo;
   private readonly log: Logger;
   private readonly tokens?: TokenSet;
   private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number };
@@ -75,16 +79,19 @@ export class TeacherServer {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private nextConnection = 1;
-  private loaded?: { model: TeacherModel; batcher: DynamicBatcher };
+  private loaded?: Loaded;
+  /** The model as it loads (settled once loaded or failed); ready() follows `loading`, which sets the state. */
+  private modelLoad?: Promise<Loaded>;
   private loading?: Promise<void>;
+  private closing?: Promise<void>;
 
   /** Checks the options; nothing listens until listen(). */
   constructor(private readonly options: ServeOptions) {
     this.log = options.logger === false ? pino({ enabled: false }) : options.logger ?? pino({ name: 'minnow-teacher' }, pino.destination(2));
-    this.host = options.host ?? '127.0.0.1';
+    this.requestedHost = options.host ?? '127.0.0.1';
     this.tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? TokenSet.fromFile(options.tokenFile) : undefined;
-    if (!this.tokens && !LOOPBACK.has(this.host)) {
-      throw new Error(`refusing to listen on ${this.host} without --token-file: anyone on the network could use the teacher`);
+    if (!this.tokens && !LOOPBACK.has(this.requestedHost)) {
+      throw new Error(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
     }
     this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
@@ -94,10 +101,18 @@ export class TeacherServer {
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req.socket.remoteAddress));
   }
 
-  get port(): number { return (this.httpServer.address() as AddressInfo).port; }
+  get state(): TeacherState { return this.current; }
+
+  private get bound(): AddressInfo {
+    if (!this.address) throw new Error('the teacher is not listening yet: call listen() first');
+    return this.address;
+  }
+  /** The address the server listens on (e.g. 127.0.0.1 for localhost). */
+  get host(): string { return this.bound.address; }
+  get port(): number { return this.bound.port; }
   get url(): string {
-    const address = this.httpServer.address() as AddressInfo;
-    return `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const { address, family, port } = this.bound;
+    return `ws://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
   get model(): TeacherModel {
     if (!this.loaded) throw new Error(`the teacher is ${this.state}: it has no model loaded`);
@@ -107,11 +122,14 @@ export class TeacherServer {
 
   /** Opens the port (health says `loading`) and starts loading the model. */
   async listen(): Promise<void> {
+    if (this.loading || this.current !== 'loading') throw new Error(`listen() is called once, on a new server (this one is ${this.address ? 'listening' : this.current})`);
     await new Promise<void>((resolve, reject) => {
       this.httpServer.once('error', reject);
-      this.httpServer.listen(this.options.port ?? 7070, this.host, () => { this.httpServer.off('error', reject); resolve(); });
+      this.httpServer.listen(this.options.port ?? 7070, this.requestedHost, () => { this.httpServer.off('error', reject); resolve(); });
     });
-    this.loading = this.load();
+    this.address = this.httpServer.address() as AddressInfo;
+    this.modelLoad = this.loadModel();
+    this.loading = this.load(this.modelLoad);
     this.loading.catch(() => { /* surfaced by ready() */ });
   }
 
@@ -124,26 +142,23 @@ export class TeacherServer {
     await this.loading;
   }
 
-  private async load(): Promise<void> {
-    let loaded: { model: TeacherModel; batcher: DynamicBatcher };
+  private async load(modelLoad: Promise<Loaded>): Promise<void> {
+    let loaded: Loaded;
     try {
-      loaded = await this.loadModel();
+      loaded = await modelLoad;
     } catch (err) {
       await this.close();
       throw err;
     }
-    if (this.state !== 'loading') {
-      await loaded.model.session.release(); // closed while loading
-      return;
-    }
+    if (this.current !== 'loading') return; // closed while loading: close() releases the model
     this.loaded = loaded;
-    this.state = 'ready';
+    this.current = 'ready';
     this.log.info({ url: this.url, teacher_id: this.teacherId, task: this.model.task, auth: this.tokens ? `${this.tokens.size} token(s)` : 'none (loopback only)' }, 'teacher ready');
     if (!this.tokens) this.log.warn('no --token-file: listening on loopback only, without authentication');
   }
 
   /** The model, its batcher, and one request through both so that the first student's is not slow. */
-  private async loadModel(): Promise<{ model: TeacherModel; batcher: DynamicBatcher }> {
+  private async loadModel(): Promise<Loaded> {
     const { model: source } = this.options;
     const model = typeof source === 'string'
       ? await loadTeacherModel(source, { device: this.options.device, threads: this.options.threads, task: this.options.task, labels: this.options.labels })
@@ -159,7 +174,7 @@ export class TeacherServer {
 
   private handleHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method === 'GET' && req.url === '/healthz') {
-      const status = this.state === 'ready' ? 'ok' : this.state === 'loading' ? 'loading' : 'shutting_down';
+      const status = this.current === 'ready' ? 'ok' : this.current === 'loading' ? 'loading' : 'shutting_down';
       res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status, teacher_id: this.loaded?.model.id }));
     } else if (req.method === 'GET' && req.url === '/metrics') {
@@ -178,7 +193,7 @@ export class TeacherServer {
   }
 
   private onConnection(ws: WebSocket, remote: string | undefined): void {
-    if (this.state === 'draining' || this.state === 'closed') return this.refuse(ws, 'shutting_down', 'shutting down');
+    if (this.current === 'draining' || this.current === 'closed') return this.refuse(ws, 'shutting_down', 'shutting down');
     if (this.connections.size >= this.limits.maxConnections) return this.refuse(ws, 'busy', `connection limit (${this.limits.maxConnections}) reached`);
     const conn = new Connection(this.nextConnection++, ws, this.log, this.metrics);
     this.connections.add(conn);
@@ -201,7 +216,7 @@ export class TeacherServer {
     const { msg } = parsed;
     if (msg.type === 'hello') return this.onHello(conn, msg.id, msg.token);
     if (!conn.authed) return conn.fail(msg.id, 'unauthorized', 'send hello (with your token) before infer');
-    if (this.state !== 'ready') return conn.fail(msg.id, 'shutting_down', 'the teacher is shutting down; reconnect to another');
+    if (this.current !== 'ready') return conn.fail(msg.id, 'shutting_down', 'the teacher is shutting down; reconnect to another');
     if (conn.inflight >= this.limits.maxInflight) return conn.fail(msg.id, 'busy', `more than ${this.limits.maxInflight} requests in flight on this connection; wait for answers`);
     void this.infer(conn, msg).catch((err) => conn.fail(msg.id, 'internal', (err as Error).message));
   }
@@ -212,10 +227,11 @@ export class TeacherServer {
       conn.ws.close(1008, 'unauthorized');
       return;
     }
-    if (this.state === 'loading') {
-      // The client's reconnection backoff brings it back once the model is warm.
-      conn.fail(id, 'not_ready', 'the teacher is still loading its model; try again shortly');
-      conn.ws.close(1013, 'not_ready');
+    if (this.current !== 'ready') {
+      // While loading, the client's reconnection backoff brings it back once the model is warm.
+      const [code, message]: [ErrorCode, string] = this.current === 'loading' ? ['not_ready', 'the teacher is still loading its model; try again shortly'] : ['shutting_down', 'the teacher is shutting down; connect to another'];
+      conn.fail(id, code, message);
+      conn.ws.close(1013, code);
       return;
     }
     conn.authed = true;
@@ -256,10 +272,17 @@ export class TeacherServer {
     }
   }
 
-  /** Stops accepting, answers everything in flight, closes sockets with 1001, then resolves. */
-  async close(): Promise<void> {
-    if (this.state === 'draining' || this.state === 'closed') return;
-    this.state = 'draining';
+  /**
+   * Stops accepting connections, answers every request it accepted, closes sockets with 1001, and
+   * releases the model (once loaded, if it was still loading), then resolves.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
+    this.current = 'draining';
     this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
     this.httpServer.close();
     // Requests already accepted are answered; each reply is flushed before its socket closes.
@@ -267,9 +290,10 @@ export class TeacherServer {
     while ([...this.connections].some((c) => c.inflight > 0)) await new Promise((r) => setTimeout(r, 5));
     await Promise.all([...this.connections].map((c) => c.close(1001, 'teacher shutting down')));
     this.wss.close();
-    this.loaded?.batcher.close();
-    await this.loaded?.model.session.release();
-    this.state = 'closed';
+    const loaded = this.loaded ?? (await this.modelLoad?.catch(() => undefined));
+    loaded?.batcher.close();
+    await loaded?.model.session.release();
+    this.current = 'closed';
     this.log.info('stopped');
   }
 }

@@ -69,7 +69,7 @@ export function addCompressCommand(program: Command): void {
         throw new ModelFileError(`${model}: ${(err as Error).message}`);
       }
       if (result.report.unknown_ops.length) {
-        process.stderr.write(`warning: ops the quantizer does not know were passed through unchanged: ${result.report.unknown_ops.join(', ')}\n`);
+        process.stderr.write(`warning: ops minnow does not know were passed through unchanged: ${result.report.unknown_ops.join(', ')}\n`);
       }
       await writeFileAtomic(o.out, result.bytes);
       const ratio = Number((result.bytes.length / input.length).toFixed(4));

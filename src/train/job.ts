@@ -82,7 +82,7 @@ export interface TeacherHooks {
   softLabels?: SoftLabelFeed;
   /** Argmax of the teacher for each target of a batch (agreement on validation). */
   teacherPredictions?: (batch: Batch) => Promise<Int32Array>;
-  /** Kept in the checkpoint and checked on resume. */
+  /** Kept in the checkpoint: a resumed distillation takes its settings from there. */
   checkpointConfig?: Record<string, unknown>;
   reportExtra?: (report: TrainReport) => Record<string, unknown>;
 }

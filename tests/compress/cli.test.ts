@@ -62,14 +62,14 @@ describe('minnow compress', () => {
   it('passes unknown ops through with a warning, and compresses a model without minnow metadata', () => {
     const model = buildModel({ kind: 'mlp', hidden: [64] }, { task: 'image', numClasses: 4, imageShape: [1, 8, 8] }, { seed: 1 });
     const g = model.graph;
-    // An op the quantizer does not know, between the layers.
+    // An op minnow does not know, between the layers.
     const relu = g.nodes.find((n) => n.opType === 'Relu')!;
     relu.opType = 'Softplus';
     const file = path.join(tmp(), 'plain.onnx');
     writeFileSync(file, encodeModel(g));
     const r = minnow('compress', file, '--quantize', 'int8', '--keep', 'none', '--out', path.join(path.dirname(file), 'q.onnx'));
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: ops the quantizer does not know were passed through unchanged: Softplus/);
+    expect(r.stderr).toMatch(/warning: ops minnow does not know were passed through unchanged: Softplus/);
     expect(JSON.parse(r.stdout).quantized).toEqual(['fc0.weight', 'head.weight']);
   });
 

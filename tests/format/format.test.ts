@@ -32,13 +32,13 @@ describe('src/format', () => {
 
   it('stores a large tokenizer gzipped and reads it back; a tiny one stays plain', () => {
     const big = JSON.stringify({ model: { type: 'BPE', vocab: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`tok${i}`, i])) } });
-    const m = new Map([[META.tokenizer, big]]);
+    const m = new Map<string, string>([[META.tokenizer, big]]);
     gzipTokenizer(m, (b) => gzipSync(b, { level: 9 }));
     expect(m.has(META.tokenizer)).toBe(false);
     expect(m.get(META.tokenizerGz)!.length).toBeLessThan(big.length / 2);
     expect(tokenizerJsonOf(m)).toBe(big);
     expect(tokenizerJsonOf(Object.fromEntries(m))).toBe(big);
-    const tiny = new Map([[META.tokenizer, '{"model":{"type":"WordLevel","vocab":{"a":0}}}']]);
+    const tiny = new Map<string, string>([[META.tokenizer, '{"model":{"type":"WordLevel","vocab":{"a":0}}}']]);
     gzipTokenizer(tiny, (b) => gzipSync(b, { level: 9 }));
     expect([...tiny.keys()]).toEqual([META.tokenizer]);
     expect(tokenizerJsonOf(new Map())).toBeUndefined();

@@ -152,6 +152,24 @@ describe('server states', () => {
     expect(starting.state).toBe('closed');
   });
 
+  it('closed while loading: close() waits for the model and releases it; the address stays known; listen() is once', async () => {
+    let release!: (m: TeacherModel) => void;
+    const server2 = new TeacherServer({ model: new Promise<TeacherModel>((resolve) => { release = resolve; }), port: 0, logger: false });
+    await server2.listen();
+    const url = server2.url;
+    const closing = server2.close();
+    expect(server2.state).toBe('draining');
+    const model = await loadTeacherModel(modelFile);
+    let released = 0;
+    const original = model.session.release.bind(model.session);
+    model.session.release = async () => { released++; return original(); };
+    release(model);
+    await closing;
+    await server2.ready();
+    expect({ state: server2.state, released, url: server2.url }).toEqual({ state: 'closed', released: 1, url });
+    await expect(server2.listen()).rejects.toThrow(/listen\(\) is called once/);
+  });
+
   it('a model that cannot be loaded rejects ready() with its reason and leaves the server closed', async () => {
     const broken = new TeacherServer({ model: '/nonexistent/model.onnx', port: 0, logger: false });
     await broken.listen();
