@@ -8,9 +8,12 @@ import { UsageError } from './errors.js';
 import { addRunOptions, interruptible, runOptionsOf } from './run-options.js';
 
 export function addDistillCommand(program: Command): void {
+  // The URLs are kept aside: commander reads --no-teacher as the negation of --teacher, and
+  // `--teacher URL --no-teacher` (the baseline with the teacher's tokenizer) must keep the URL.
+  const urls: string[] = [];
   const command = program.command('distill')
     .description('train a compact student from a live teacher\'s soft labels')
-    .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for failover)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for failover)', (v: string) => { urls.push(v); return urls; })
     .option('--token-file <file>', 'bearer token for the teacher (first line)')
     .option('--task <task>', 'classify, lm or image (only needed with --no-teacher)')
     .option('--student <spec>', 'student preset or spec (default: student-tiny, student-lm-tiny or student-image by task)')
@@ -18,14 +21,14 @@ export function addDistillCommand(program: Command): void {
     .option('--temperature <x>', 'softmax temperature of teacher and student', num('--temperature'), 2)
     .option('--top-k <n>', 'top-k soft labels for language models', int('--top-k'), 32)
     .option('--offline', 'train from the soft-label cache alone')
-    .option('--no-teacher', 'the baseline: the same student on hard labels only')
+    .option('--no-teacher', 'the baseline: the same student on hard labels only (with --teacher: its tokenizer and labels)')
     .option('--teacher-id <sha256>', 'with --offline: which cached teacher')
     .option('--cache <dir>', 'soft-label cache directory (default ~/.cache/minnow/soft-labels)')
     .option('--prefetch <n>', 'batches of soft labels requested ahead', int('--prefetch'), 8)
     .option('--baseline <report.json>', 'report of the --no-teacher run, for kd_gain_vs_baseline');
   addRunOptions(command).action(async (o) => {
     const noTeacher = o.teacher === false; // commander's negation of --teacher
-    const teachers: string[] = Array.isArray(o.teacher) ? o.teacher : [];
+    const teachers = urls;
     if (!noTeacher && !o.offline && !o.resume && teachers.length === 0) throw new UsageError('give --teacher ws://HOST:PORT (or --offline, or --no-teacher for the baseline)');
     if (o.augment && o.offline) throw new UsageError('--augment needs the teacher for every new view of an example; it cannot run --offline');
     const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').split('\n')[0]!.trim() : undefined;

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The `minnow` command: a thin shell over the library. Every subcommand parses its flags, calls one
 // library function and prints its result.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { int, device } from './options.js';
 import { addRunOptions, interruptible, runOptionsOf } from './run-options.js';
@@ -11,6 +10,7 @@ import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
 import { loadDataset } from '../data/datasets.js';
 import { BpeTokenizer, CharTokenizer } from '../data/tokenizers/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { packageVersion } from '../util/version.js';
 import { isUserError, UsageError } from './errors.js';
 import { trainProgress } from './progress.js';
 import { TASKS, type Task } from '../format/metadata.js';
@@ -18,16 +18,9 @@ import { DEFAULT_MODEL, DEFAULT_TEACHER } from '../nn/spec.js';
 import { addTeacherCommands } from './teacher.js';
 import { addDistillCommand } from './distill.js';
 import { addCompressCommand } from './compress.js';
+import { addPipelineCommand } from './pipeline.js';
 
 
-
-/** The package version, found from src/cli (tsx) or dist (built). */
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try { return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')).version as string; } catch { /* next */ }
-  }
-  return 'unknown';
-}
 
 function addTrainCommand(command: Command, defaults: Record<Task, string>): void {
   command
@@ -83,6 +76,7 @@ function buildProgram(): Command {
   addTeacherCommands(program, (command) => addTrainCommand(command, DEFAULT_TEACHER));
   addDistillCommand(program);
   addCompressCommand(program);
+  addPipelineCommand(program);
 
   const tokenizer = program.command('tokenizer').description('tokenizer tools');
   tokenizer.command('train')
@@ -113,6 +107,10 @@ async function main(argv = process.argv): Promise<number> {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     if (code?.startsWith('commander.')) return 2; // commander has printed the message already
+    if (err instanceof Error && err.name === 'Interrupted') {
+      process.stderr.write(`minnow: ${err.message}; run the same command again to continue where it stopped\n`);
+      return 130;
+    }
     if (isUserError(err)) {
       process.stderr.write(`minnow: ${(err as Error).message}\n`);
       return 2;

@@ -50,16 +50,17 @@ export function runOptionsOf(o: Record<string, unknown>): RunOptions {
 }
 
 /**
- * Ctrl-C finishes the current step and writes a checkpoint (a second one exits at once). Returns
- * the signal to hand the run, and a function that removes the handler when the run is over.
+ * Ctrl-C (or SIGTERM) finishes the current step and writes a checkpoint (a second one exits at
+ * once). Returns the signal to hand the run, and a function that removes the handlers when it is over.
  */
 export function interruptible(): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)\n');
+  const onSignal = (name: NodeJS.Signals) => {
+    process.stderr.write(`\n${name}: finishing the current step and writing a checkpoint (Ctrl-C again to abort)\n`);
     controller.abort();
     process.once('SIGINT', () => process.exit(130));
   };
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, done: () => process.removeListener('SIGINT', onSigint) };
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const s of signals) process.once(s, onSignal);
+  return { signal: controller.signal, done: () => { for (const s of signals) process.removeListener(s, onSignal); } };
 }

@@ -56,6 +56,23 @@ const TASKS_OF: Record<string, Task[]> = { spam: ['classify', 'lm'], 'moby-dick'
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
+/**
+ * The task a data set is for when none is named: a built-in set's first, or by a path's kind
+ * (.jsonl/.json/.csv: classify; .txt: lm; an IDX file or a directory of them: image).
+ */
+export function taskOfData(source: string): Task {
+  const builtin = TASKS_OF[source]?.[0];
+  if (builtin) return builtin;
+  if (!existsSync(source)) {
+    throw new DataError(`data '${source}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
+  }
+  if (statSync(source).isDirectory() || /\.idx(\.gz)?$|-ubyte(\.gz)?$/.test(source)) return 'image';
+  const ext = path.extname(source).toLowerCase();
+  if (ext === '.jsonl' || ext === '.json' || ext === '.csv') return 'classify';
+  if (ext === '.txt') return 'lm';
+  throw new DataError(`${source}: cannot tell the task from the file's kind; give --task classify, lm or image`);
+}
+
 export function loadDataset(source: string, task: Task, options: LoadOptions = {}): Dataset {
   const tasks = TASKS_OF[source];
   if (tasks) {
