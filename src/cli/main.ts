@@ -44,7 +44,7 @@ function addTrainCommand(command: Command, defaults: Record<Task, string>): void
   });
 }
 
-function buildProgram(): Command {
+export function buildProgram(): Command {
   const program = new Command('minnow')
     .description('Big models teach small ones: train, distill, compress and ship ONNX models.')
     .version(packageVersion())

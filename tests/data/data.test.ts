@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { splitOf, fnv1a } from '../../src/data/split.js';
 import { parseIdx } from '../../src/data/idx.js';
-import { loadDataset, stripHeaders, parseJsonlFile, parseCsvFile, DataError, loadCorpus } from '../../src/data/datasets.js';
+import { loadDataset, stripHeaders, parseJsonlFile, parseCsvFile, DataError, loadCorpus, taskOfData } from '../../src/data/datasets.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON } from '../../src/data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, epochOrder, iterateBatches } from '../../src/data/batching.js';
 
@@ -101,6 +101,14 @@ describe('user data', () => {
     const file = path.join(tmp(), 'd.csv');
     writeFileSync(file, 'label,text\npos,"hello, ""world"""\nneg,"two\nlines"\n');
     expect(parseCsvFile(file)).toEqual([{ label: 'pos', text: 'hello, "world"' }, { label: 'neg', text: 'two\nlines' }]);
+  });
+  it('the task a data set is for: built-in, or by the kind of file', () => {
+    const dir = tmp();
+    const file = (name: string) => { const f = path.join(dir, name); writeFileSync(f, 'x'); return f; };
+    expect(['spam', 'moby-dick', 'sotu', 'fashion-mnist'].map(taskOfData)).toEqual(['classify', 'lm', 'lm', 'image']);
+    expect([file('a.jsonl'), file('a.csv'), file('a.txt'), file('images.idx.gz'), dir].map(taskOfData)).toEqual(['classify', 'classify', 'lm', 'image', 'image']);
+    expect(() => taskOfData(file('a.parquet'))).toThrow(/cannot tell the task .* give --task/);
+    expect(() => taskOfData(path.join(dir, 'nope.jsonl'))).toThrow(DataError);
   });
   it('plain text as an LM corpus', () => {
     const file = path.join(tmp(), 'c.txt');

@@ -86,6 +86,23 @@ describe('minnow distill', () => {
     expect(report.teacher_wait_share).toBeUndefined();
   });
 
+  it('the CLI keeps --teacher when --no-teacher follows it: the baseline reads text with the teacher\'s tokenizer', async () => {
+    const out = tmp();
+    const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'distill', '--teacher', server.url, '--no-teacher', '--data', 'spam', '--student', options.student!,
+      '--epochs', '1', '--batch', '16', '--limit', '48', '--cache', tmp('minnow-cache-'), '--out', out];
+    // Asynchronously: the teacher serves from this process.
+    const child = spawn(process.execPath, args, { cwd: root });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.teacher_id).toBe(server.teacherId);
+    expect(report.distillation).toBeNull();
+    expect(readFileSync(path.join(out, 'tokenizer.json'), 'utf8')).toBe(readFileSync(path.join(path.dirname(teacherFile), 'tokenizer.json'), 'utf8'));
+  });
+
   it('a teacher killed mid-run and restarted: the run finishes with the uninterrupted parameters', async () => {
     const port = 17000 + Math.floor(Math.random() * 20000);
     let teacher = await startTeacher(port);
