@@ -53,7 +53,7 @@ function modelsToMeasure(teacher: TeacherResult, distilled: DistillResult, compr
 
 function serveSummary(served: ServeResult): StageSummary {
   if (!served.started) return { status: served.url ? 'ran' : 'not needed', seconds: 0, line: served.url ? `the teacher at ${served.url}` : 'not needed: distill and compress were unchanged', result: served };
-  return { status: 'ran', seconds: 0, line: `teacher ${served.teacherId?.slice(0, 12)} on ${served.url}: ${served.requests} requests answered, ${served.errors} errors`, result: served };
+  return { status: 'ran', seconds: served.seconds, line: `teacher ${served.teacherId?.slice(0, 12)} on ${served.url}: ${served.requests} requests answered, ${served.errors} errors, up ${served.seconds.toFixed(0)} s`, result: served };
 }
 
 /** Teacher, then distill and compress through the teacher server, which stops however they end. */

@@ -16,12 +16,15 @@ export interface ServeResult {
   started: boolean;
   requests?: number;
   errors?: number;
+  /** How long this run's server was up. */
+  seconds: number;
 }
 
 export class TeacherService {
   private server?: TeacherServer;
   private starting?: Promise<string>;
   private record?: ServeResult;
+  private startedAt = 0;
 
   constructor(private readonly ctx: Context, private readonly teacher: TeacherResult) {}
 
@@ -33,7 +36,7 @@ export class TeacherService {
   }
 
   private async start(): Promise<string> {
-    const t0 = Date.now();
+    this.startedAt = Date.now();
     this.ctx.emit({ type: 'stage', stage: 'serve', status: 'started' });
     const dir = this.ctx.dir('serve');
     mkdirSync(dir, { recursive: true });
@@ -42,8 +45,8 @@ export class TeacherService {
     await this.server.listen();
     await this.server.ready();
     const url = this.server.url;
-    this.record = { url, teacherId: this.server.teacherId, started: true };
-    this.ctx.emit({ type: 'stage', stage: 'serve', status: 'done', line: `teacher ${this.server.teacherId.slice(0, 12)} on ${url} (log: ${path.join(dir, 'server.log')})`, seconds: (Date.now() - t0) / 1000 });
+    this.record = { url, teacherId: this.server.teacherId, started: true, seconds: 0 };
+    this.ctx.emit({ type: 'stage', stage: 'serve', status: 'done', line: `teacher ${this.server.teacherId.slice(0, 12)} on ${url} (log: ${path.join(dir, 'server.log')})`, seconds: (Date.now() - this.startedAt) / 1000 });
     return url;
   }
 
@@ -55,8 +58,9 @@ export class TeacherService {
       this.record.requests = await value(server.metrics.requests);
       this.record.errors = await value(server.metrics.errors);
       await server.close();
+      this.record.seconds = (Date.now() - this.startedAt) / 1000;
       await writeFileAtomic(this.ctx.dir('serve', 'serve.json'), JSON.stringify(this.record, null, 2) + '\n');
     }
-    return this.record ?? { url: this.teacher.url ?? '', teacherId: this.teacher.teacherId, started: false };
+    return this.record ?? { url: this.teacher.url ?? '', teacherId: this.teacher.teacherId, started: false, seconds: 0 };
   }
 }
