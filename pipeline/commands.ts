@@ -9,6 +9,9 @@ import type { CompressResult } from './stages/compress.js';
 const q = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const cmd = (...parts: (string | number | undefined | false)[]) => ['npx minnow', ...parts.filter((p) => p !== undefined && p !== false).map((p) => q(String(p)))].join(' ');
 
+/** A flag and its value, or nothing when the value is absent. */
+const flag = (name: string, value: string | number | undefined) => (value === undefined ? [] : [name, value]);
+
 /** `--structured` as the CLI takes it. */
 export function structuredFlag(t: StructuredTargets): string {
   const parts: string[] = [];
@@ -34,7 +37,8 @@ export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: Dis
   const recovery = ['--epochs', ctx.recipe.recoveryEpochs, '--lr', s.lr, '--batch', s.batch];
   const structured = JSON.parse(compressed.structured.targets) as StructuredTargets;
   return {
-    pipeline: [cmd('pipeline', '--data', o.data, ...(o.task ? ['--task', o.task] : []), o.quick && '--quick', ...limit, '--out', o.out)],
+    pipeline: [cmd('pipeline', '--data', o.data, ...flag('--task', o.task), ...flag('--teacher-model', o.teacherModel), ...flag('--teacher', o.teacherUrl),
+      ...flag('--teacher-spec', o.teacherSpec), ...flag('--student', o.student), o.quick && '--quick', ...limit, ...flag('--seed', o.seed || undefined), '--out', o.out)],
     teacher: teacher.source === 'trained'
       ? [cmd('teacher', 'train', '--task', ctx.task, ...data, '--model', t.spec, '--epochs', t.epochs, '--lr', t.lr, '--batch', t.batch, '--out', ctx.dir('teacher', 'run'))]
       : [],
