@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'teacher/index': 'teacher/index.ts', 'student/index': 'student/index.ts' },
+    entry: { index: 'src/index.ts', 'teacher/index': 'teacher/index.ts', 'student/index': 'student/index.ts', 'pipeline/index': 'pipeline/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -26,19 +26,38 @@ export function structuredFlag(t: StructuredTargets): string {
 
 export type Commands = Record<'pipeline' | 'teacher' | 'serve' | 'distill' | 'compress' | 'evaluate', string[]>;
 
+/** The compress stage by hand: int8 and int4, structured pruning and its recovery, QAT, and the int4 files of those. */
+function compressCommands(ctx: Context, compressed: CompressResult, url: string, data: (string | number)[]): string[] {
+  const s = ctx.recipe.student;
+  const student = ctx.dir('distill', 'student', 'model.onnx');
+  const recovery = ['--epochs', ctx.recipe.recoveryEpochs, '--lr', s.lr, '--batch', s.batch, '--cache', cacheDir(ctx)];
+  const structured = JSON.parse(compressed.structured.targets) as StructuredTargets;
+  const has = (name: string) => compressed.candidates.some((c) => c.name === name);
+  return [
+    cmd('compress', student, '--quantize', 'int8', '--out', ctx.dir('compress', 'int8.onnx')),
+    cmd('compress', student, '--quantize', 'int4', '--out', ctx.dir('compress', 'int4.onnx')),
+    cmd('compress', student, '--structured', structuredFlag(structured), '--out', ctx.dir('compress', 'structured-pruned.onnx')),
+    cmd('distill', '--teacher', url, ...data, '--init-from', ctx.dir('compress', 'structured-pruned.onnx'), ...recovery, '--out', ctx.dir('compress', 'structured')),
+    ...(has('structured-int4') ? [cmd('compress', ctx.dir('compress', 'structured', 'model.onnx'), '--quantize', 'int4', '--out', ctx.dir('compress', 'structured-int4.onnx'))] : []),
+    ...(has('qat-int4') ? [
+      cmd('distill', '--teacher', url, ...data, '--init-from', student, '--qat', 'int4', ...recovery, '--out', ctx.dir('compress', 'qat')),
+      cmd('compress', ctx.dir('compress', 'qat', 'model.onnx'), '--quantize', 'int4', '--out', ctx.dir('compress', 'qat-int4.onnx')),
+    ] : []),
+  ];
+}
+
 export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: DistillResult, compressed: CompressResult): Commands {
   const o = ctx.options;
   const limit = ctx.dataOptions.limit ? ['--limit', ctx.dataOptions.limit] : [];
-  const data = ['--data', o.data, ...limit, '--seed', o.seed ?? 0];
+  const machine = [...flag('--device', o.device && o.device !== 'cpu' ? o.device : undefined), ...flag('--threads', o.threads)];
+  const data = ['--data', o.data, ...limit, '--seed', o.seed ?? 0, ...machine];
   const url = teacher.url ?? 'ws://127.0.0.1:7070';
   const t = ctx.recipe.teacher, s = ctx.recipe.student;
   const run = ['--epochs', s.epochs, '--lr', s.lr, '--batch', s.batch, '--cache', cacheDir(ctx)];
-  const student = ctx.dir('distill', 'student', 'model.onnx');
-  const recovery = ['--epochs', ctx.recipe.recoveryEpochs, '--lr', s.lr, '--batch', s.batch];
-  const structured = JSON.parse(compressed.structured.targets) as StructuredTargets;
+  const files = [teacher.model, distilled.student.model, distilled.twin.model, ...compressed.candidates.filter((c) => c.name !== 'fp32').map((c) => c.file)];
   return {
     pipeline: [cmd('pipeline', '--data', o.data, ...flag('--task', o.task), ...flag('--teacher-model', o.teacherModel), ...flag('--teacher', o.teacherUrl),
-      ...flag('--teacher-spec', o.teacherSpec), ...flag('--student', o.student), o.quick && '--quick', ...limit, ...flag('--seed', o.seed || undefined), '--out', o.out)],
+      ...flag('--teacher-spec', o.teacherSpec), ...flag('--student', o.student), o.quick && '--quick', ...limit, ...flag('--seed', o.seed || undefined), ...machine, '--out', o.out)],
     teacher: teacher.source === 'trained'
       ? [cmd('teacher', 'train', '--task', ctx.task, ...data, '--model', t.spec, '--epochs', t.epochs, '--lr', t.lr, '--batch', t.batch, '--out', ctx.dir('teacher', 'run'))]
       : [],
@@ -47,13 +66,7 @@ export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: Dis
       cmd('distill', '--teacher', url, ...data, '--student', distilled.spec, ...run, '--out', ctx.dir('distill', 'student')),
       cmd('distill', '--teacher', url, '--no-teacher', ...data, '--student', distilled.spec, ...run, '--out', ctx.dir('distill', 'twin')),
     ],
-    compress: [
-      cmd('compress', student, '--quantize', 'int8', '--out', ctx.dir('compress', 'int8.onnx')),
-      cmd('compress', student, '--quantize', 'int4', '--out', ctx.dir('compress', 'int4.onnx')),
-      cmd('compress', student, '--structured', structuredFlag(structured), '--out', ctx.dir('compress', 'structured-pruned.onnx')),
-      cmd('distill', '--teacher', url, ...data, '--init-from', ctx.dir('compress', 'structured-pruned.onnx'), ...recovery, '--out', ctx.dir('compress', 'structured')),
-      ...(compressed.qat.ran ? [cmd('distill', '--teacher', url, ...data, '--init-from', student, '--qat', 'int4', ...recovery, '--out', ctx.dir('compress', 'qat'))] : []),
-    ],
-    evaluate: compressed.candidates.map((c) => cmd('eval', c.file, '--data', o.data, ...limit, '--split', ctx.task === 'lm' ? 'validation' : 'test')),
+    compress: compressCommands(ctx, compressed, url, data),
+    evaluate: files.flatMap((f) => (f ? [cmd('eval', f, '--data', o.data, ...limit, '--split', ctx.task === 'lm' ? 'validation' : 'test')] : [])),
   };
 }

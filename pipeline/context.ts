@@ -52,6 +52,8 @@ export interface Context {
   dataOptions: LoadOptions;
   /** What the data is: a built-in name, or the digest of the user's file(s). */
   dataDigest: string;
+  /** Part of every stage's digest: records name files by path, so a copied run directory starts afresh. */
+  where: string;
   emit(event: PipelineEvent): void;
   /** Throws Interrupted once the run was asked to stop. */
   checkStop(): void;
@@ -69,7 +71,7 @@ export function makeContext(options: PipelineOptions, task: Task, recipe: Recipe
   const emit = options.onEvent ?? (() => {});
   const dataOptions: LoadOptions = { ...recipe.dataOptions, ...(options.limit ? { limit: options.limit } : {}) };
   return {
-    options, task, recipe, out: options.out, dataOptions, dataDigest: dataIdentity(options.data), emit,
+    options, task, recipe, out: options.out, dataOptions, dataDigest: dataIdentity(options.data), where: path.resolve(options.out), emit,
     checkStop: () => { if (options.signal?.aborted) throw new Interrupted('interrupted'); },
     dir: (stage, ...parts) => path.join(options.out, stage, ...parts),
   };

@@ -8,7 +8,7 @@ import type { Measured } from './stages/evaluate.js';
 import type { PipelineReport } from './report.js';
 
 const n = (x: number | undefined) => (x === undefined ? '?' : x.toLocaleString('en-US'));
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(bytes < 10_000 ? 1 : 0)} KB`;
 
 /** accuracy 0.9731, or val_loss 1.6012 */
 function metric(m: Record<string, number> | undefined): string {

@@ -78,7 +78,7 @@ function shippedOf(ctx: Context, inputs: ReportInputs): PipelineReport['shipped'
 
 export async function reportStage(ctx: Context, inputs: ReportInputs): Promise<StepRun<PipelineReport>> {
   const { stages, ...rest } = inputs;
-  return step(ctx.dir('report'), { digest: digestOf({ ...rest, out: ctx.out }) }, async () => {
+  return step(ctx.dir('report'), { digest: digestOf({ ...rest, where: ctx.where }) }, async () => {
     const report: PipelineReport = {
       minnow: inputs.version, created: new Date().toISOString(), data: ctx.options.data, task: ctx.task, quick: Boolean(ctx.options.quick), out: ctx.out,
       metricName: ctx.task === 'lm' ? 'val_loss' : 'accuracy', stages, models: inputs.models, shipped: shippedOf(ctx, inputs),
@@ -86,7 +86,7 @@ export async function reportStage(ctx: Context, inputs: ReportInputs): Promise<S
     };
     await copyFile(inputs.models.find((m) => m.name === inputs.shipped)!.file, report.shipped.file);
     return report;
-  });
+  }, (r) => [r.shipped.file]);
 }
 
 /** report.json and report.html, with the stages as they finally stand (report's own included). */

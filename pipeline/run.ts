@@ -2,10 +2,12 @@
 // stage writes under DIR/<stage>/, is skipped when its inputs and options are unchanged, and resumes
 // after an interruption; the teacher server it starts is stopped however the run ends.
 import { existsSync, mkdirSync } from 'node:fs';
-import { DataError, taskOfData } from '../src/data/datasets.js';
+import { BUILTIN_DATASETS, DataError, taskOfData } from '../src/data/datasets.js';
+import type { Task } from '../src/format/metadata.js';
+import { checkArchForTask, parseModelSpec } from '../src/nn/spec.js';
 import { packageVersion } from '../src/util/version.js';
-import { makeContext, type Context, type PipelineOptions, type StageName } from './context.js';
-import { recipeFor } from './recipes.js';
+import { makeContext, STAGES, type Context, type PipelineOptions, type StageName } from './context.js';
+import { recipeFor, type Recipe } from './recipes.js';
 import { commandsFor } from './commands.js';
 import { TeacherService, type ServeResult } from './serve.js';
 import { teacherStage, type TeacherResult } from './stages/teacher.js';
@@ -35,10 +37,15 @@ async function stage<T>(ctx: Context, summaries: Summaries, name: StageName, run
   return done.result;
 }
 
-function checkOptions(options: PipelineOptions): void {
+/** What can be checked before any stage runs: a bad --student must not wait for a trained teacher. */
+function checkOptions(options: PipelineOptions, task: Task, recipe: Recipe): void {
   if (options.teacherModel && options.teacherUrl) throw new DataError('give --teacher-model or --teacher, not both');
   if (options.teacherModel && !existsSync(options.teacherModel)) throw new DataError(`--teacher-model ${options.teacherModel} not found`);
   if (options.teacherUrl && !/^wss?:\/\//.test(options.teacherUrl)) throw new DataError(`--teacher ${options.teacherUrl}: expected ws://HOST:PORT`);
+  if (!(BUILTIN_DATASETS as readonly string[]).includes(options.data) && !existsSync(options.data)) {
+    throw new DataError(`data '${options.data}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
+  }
+  for (const spec of [recipe.teacher.spec, options.student ?? recipe.student.spec]) checkArchForTask(parseModelSpec(spec), task, spec);
 }
 
 /** Every file the evaluate stage measures: the teacher (when it is a file), the student, its twin, the compressed ones. */
@@ -52,7 +59,7 @@ function modelsToMeasure(teacher: TeacherResult, distilled: DistillResult, compr
 }
 
 function serveSummary(served: ServeResult): StageSummary {
-  if (!served.started) return { status: served.url ? 'ran' : 'not needed', seconds: 0, line: served.url ? `the teacher at ${served.url}` : 'not needed: distill and compress were unchanged', result: served };
+  if (!served.started) return { status: 'not needed', seconds: 0, line: served.url ? `the teacher at ${served.url} serves; this run started none` : 'not needed: distill and compress were unchanged', result: served };
   return { status: 'ran', seconds: served.seconds, line: `teacher ${served.teacherId?.slice(0, 12)} on ${served.url}: ${served.requests} requests answered, ${served.errors} errors, up ${served.seconds.toFixed(0)} s`, result: served };
 }
 
@@ -70,10 +77,10 @@ async function trainStages(ctx: Context, summaries: Summaries): Promise<{ teache
 }
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineReport> {
-  checkOptions(options);
   const task = options.task ?? taskOfData(options.data);
   const recipe = recipeFor(task, Boolean(options.quick));
   if (options.teacherSpec) recipe.teacher.spec = options.teacherSpec;
+  checkOptions(options, task, recipe);
   const ctx = makeContext(options, task, recipe);
   mkdirSync(options.out, { recursive: true });
   const summaries: Summaries = {};
@@ -85,8 +92,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
     curves: { training: curves.flatMap((c) => c.training), validation: curves.flatMap((c) => c.validation) },
     commands: commandsFor(ctx, teacher, distilled, compressed),
   }), describe.report(ctx));
-  // The report's stage table is this run's: stages skipped now are shown as skipped.
-  const final = { ...report, stages: summaries };
+  // The report's stage table is this run's (stages skipped now are shown as skipped), in stage order.
+  const final = { ...report, stages: Object.fromEntries(STAGES.flatMap((s) => (summaries[s] ? [[s, summaries[s]]] : []))) };
   await writeReport(ctx, final);
   return final;
 }

@@ -2,7 +2,7 @@
 // needs soft labels and stopped when the pipeline ends, whether it succeeds, fails or is interrupted.
 // It runs in the pipeline's own process, so no teacher process can outlive the pipeline.
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import pino from 'pino';
 import { TeacherServer } from '../teacher/server.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
@@ -25,6 +25,7 @@ export class TeacherService {
   private starting?: Promise<string>;
   private record?: ServeResult;
   private startedAt = 0;
+  private log?: ReturnType<typeof pino.destination>;
 
   constructor(private readonly ctx: Context, private readonly teacher: TeacherResult) {}
 
@@ -40,8 +41,9 @@ export class TeacherService {
     this.ctx.emit({ type: 'stage', stage: 'serve', status: 'started' });
     const dir = this.ctx.dir('serve');
     mkdirSync(dir, { recursive: true });
-    const logger = pino({ name: 'minnow-teacher' }, pino.destination({ dest: path.join(dir, 'server.log'), sync: true }));
-    this.server = new TeacherServer({ model: this.teacher.model!, port: 0, logger, device: this.ctx.options.device, threads: this.ctx.options.threads });
+    // This run's server only: an earlier run's log is replaced.
+    this.log = pino.destination({ dest: path.join(dir, 'server.log'), sync: true, append: false });
+    this.server = new TeacherServer({ model: this.teacher.model!, port: 0, logger: pino({ name: 'minnow-teacher' }, this.log), device: this.ctx.options.device, threads: this.ctx.options.threads });
     await this.server.listen();
     await this.server.ready();
     const url = this.server.url;
@@ -53,6 +55,7 @@ export class TeacherService {
   /** Stops the server (if this run started one) and records what it served. */
   async stop(): Promise<ServeResult> {
     const server = this.server;
+    if (!this.record) rmSync(this.ctx.dir('serve', 'serve.json'), { force: true }); // no earlier run's record stays
     if (server && this.record) {
       const value = async (metric: { get(): Promise<{ values: { value: number }[] }> }) => (await metric.get()).values.reduce((a, v) => a + v.value, 0);
       this.record.requests = await value(server.metrics.requests);
@@ -61,6 +64,7 @@ export class TeacherService {
       this.record.seconds = (Date.now() - this.startedAt) / 1000;
       await writeFileAtomic(this.ctx.dir('serve', 'serve.json'), JSON.stringify(this.record, null, 2) + '\n');
     }
+    this.log?.end();
     return this.record ?? { url: this.teacher.url ?? '', teacherId: this.teacher.teacherId, started: false, seconds: 0 };
   }
 }

@@ -60,7 +60,7 @@ async function structured(ctx: Context, distilled: DistillResult, url: string, r
   const r = ctx.recipe.student;
   const run = ctx.dir('compress', 'structured');
   const recovered = await step(run, { pruned: digestOf(pruned.report), from: fileDigest(distilled.student.model) }, (resume) =>
-    distillRun(ctx, 'structured-pruned student', run, resume, { teachers: [url], initFrom: prunedFile, epochs: ctx.recipe.recoveryEpochs, lr: r.lr, batch: r.batch }));
+    distillRun(ctx, 'structured-pruned student', run, resume, { teachers: [url], initFrom: prunedFile, epochs: ctx.recipe.recoveryEpochs, lr: r.lr, batch: r.batch }), (s) => [s.model]);
   const fp32 = await candidate(ctx, 'structured', recovered.result.model, recovered.result.params, { structured: true }, reference);
   return { fp32, removed: 1 - recovered.result.params / distilled.student.params, targets: JSON.stringify(targets) };
 }
@@ -70,7 +70,7 @@ async function qatInt4(ctx: Context, distilled: DistillResult, url: string, refe
   const r = ctx.recipe.student;
   const run = ctx.dir('compress', 'qat');
   const trained = await step(run, { from: fileDigest(distilled.student.model), qat: 'int4' }, (resume) =>
-    distillRun(ctx, 'QAT student', run, resume, { teachers: [url], initFrom: distilled.student.model, qat: { quantize: 'int4', blockSize: 32 }, epochs: ctx.recipe.recoveryEpochs, lr: r.lr, batch: r.batch }));
+    distillRun(ctx, 'QAT student', run, resume, { teachers: [url], initFrom: distilled.student.model, qat: { quantize: 'int4', blockSize: 32 }, epochs: ctx.recipe.recoveryEpochs, lr: r.lr, batch: r.batch }), (s) => [s.model]);
   const file = await quantized(ctx, trained.result.model, 'qat-int4.onnx', { quantize: 'int4' });
   return candidate(ctx, 'qat-int4', file, trained.result.params, { quantize: 'int4', qat: true }, reference);
 }
@@ -105,6 +105,6 @@ async function compressAll(ctx: Context, distilled: DistillResult, service: Teac
 }
 
 export async function compressStage(ctx: Context, distilled: DistillResult, service: TeacherService): Promise<StepRun<CompressResult>> {
-  const inputs = { stage: 'compress', student: fileDigest(distilled.student.model), recovery: ctx.recipe.recoveryEpochs, data: ctx.dataDigest, dataOptions: ctx.dataOptions };
-  return step(ctx.dir('compress'), inputs, () => compressAll(ctx, distilled, service));
+  const inputs = { stage: 'compress', where: ctx.where, student: fileDigest(distilled.student.model), recovery: ctx.recipe.recoveryEpochs, data: ctx.dataDigest, dataOptions: ctx.dataOptions };
+  return step(ctx.dir('compress'), inputs, () => compressAll(ctx, distilled, service), (r) => r.candidates.map((c) => c.file));
 }

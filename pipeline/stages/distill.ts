@@ -38,12 +38,12 @@ export async function distillStage(ctx: Context, teacher: TeacherResult, service
   const r = ctx.recipe.student;
   const spec = ctx.options.student ?? r.spec;
   const recipe = { student: spec, epochs: r.epochs, lr: r.lr, batch: r.batch };
-  const inputs = { stage: 'distill', teacher: teacher.teacherId, data: ctx.dataDigest, dataOptions: ctx.dataOptions, seed: ctx.options.seed ?? 0, recipe };
+  const inputs = { stage: 'distill', where: ctx.where, teacher: teacher.teacherId, data: ctx.dataDigest, dataOptions: ctx.dataOptions, seed: ctx.options.seed ?? 0, recipe };
   return step(ctx.dir('distill'), inputs, async () => {
     const url = await service.url();
-    const student = await step(ctx.dir('distill', 'student'), inputs, (resume) => distillRun(ctx, 'student', ctx.dir('distill', 'student'), resume, { teachers: [url], ...recipe }));
+    const student = await step(ctx.dir('distill', 'student'), inputs, (resume) => distillRun(ctx, 'student', ctx.dir('distill', 'student'), resume, { teachers: [url], ...recipe }), (r) => [r.model]);
     ctx.checkStop();
-    const twin = await step(ctx.dir('distill', 'twin'), inputs, (resume) => distillRun(ctx, 'twin', ctx.dir('distill', 'twin'), resume, { teachers: [url], noTeacher: true, ...recipe }));
+    const twin = await step(ctx.dir('distill', 'twin'), inputs, (resume) => distillRun(ctx, 'twin', ctx.dir('distill', 'twin'), resume, { teachers: [url], noTeacher: true, ...recipe }), (r) => [r.model]);
     return { student: student.result, twin: twin.result, spec };
-  });
+  }, (r) => [r.student.model, r.twin.model]);
 }

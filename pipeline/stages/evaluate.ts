@@ -119,7 +119,7 @@ async function measure(ctx: Context, entry: ModelEntry, data: Dataset): Promise<
 }
 
 export async function evaluateStage(ctx: Context, entries: ModelEntry[]): Promise<StepRun<Measured[]>> {
-  const inputs = { stage: 'evaluate', models: entries.map((e) => ({ ...e, sha256: fileDigest(e.file) })), data: ctx.dataDigest, dataOptions: ctx.dataOptions, runs: ctx.recipe.latencyRuns };
+  const inputs = { stage: 'evaluate', where: ctx.where, models: entries.map((e) => ({ ...e, sha256: fileDigest(e.file) })), data: ctx.dataDigest, dataOptions: ctx.dataOptions, runs: ctx.recipe.latencyRuns };
   return step(ctx.dir('evaluate'), { digest: digestOf(inputs) }, async () => {
     const data = loadDataset(ctx.options.data, ctx.task, ctx.dataOptions);
     const measured: Measured[] = [];

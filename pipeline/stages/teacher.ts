@@ -7,7 +7,7 @@ import { readOnnxFile } from '../../src/onnx/model-file.js';
 import { train, type TrainReport } from '../../src/train/job.js';
 import { TeacherClient } from '../../student/teacher-client.js';
 import type { Context } from '../context.js';
-import { fileDigest, Interrupted, resumable, step } from '../steps.js';
+import { fileDigest, Interrupted, resumable, step, type StepRun } from '../steps.js';
 
 export interface TeacherResult {
   source: 'trained' | 'file' | 'server';
@@ -68,14 +68,18 @@ async function askServer(url: string, ctx: Context, examples: TeacherResult['exa
   }
 }
 
-export async function teacherStage(ctx: Context): Promise<{ result: TeacherResult; skipped: boolean; seconds: number }> {
+export async function teacherStage(ctx: Context): Promise<StepRun<TeacherResult>> {
   const o = ctx.options;
-  const given = o.teacherModel ? { file: fileDigest(o.teacherModel) } : o.teacherUrl ? { url: o.teacherUrl } : { recipe: ctx.recipe.teacher };
-  const inputs = { stage: 'teacher', data: ctx.dataDigest, task: ctx.task, dataOptions: ctx.dataOptions, seed: o.seed ?? 0, given };
+  if (o.teacherUrl) {
+    // Another teacher may answer at the same URL next time: ask the server every run.
+    const t0 = Date.now();
+    const result = await askServer(o.teacherUrl, ctx, checkData(ctx));
+    return { result, skipped: false, seconds: (Date.now() - t0) / 1000 };
+  }
+  const given = o.teacherModel ? { file: fileDigest(o.teacherModel) } : { recipe: ctx.recipe.teacher };
+  const inputs = { stage: 'teacher', where: ctx.where, data: ctx.dataDigest, task: ctx.task, dataOptions: ctx.dataOptions, seed: o.seed ?? 0, given };
   return step(ctx.dir('teacher'), inputs, async (resume) => {
     const examples = checkData(ctx);
-    if (o.teacherModel) return takeFile(o.teacherModel, ctx, examples);
-    if (o.teacherUrl) return askServer(o.teacherUrl, ctx, examples);
-    return trainTeacher(ctx, resume, examples);
-  });
+    return o.teacherModel ? takeFile(o.teacherModel, ctx, examples) : trainTeacher(ctx, resume, examples);
+  }, (r) => (r.model ? [r.model] : []));
 }

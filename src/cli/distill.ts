@@ -1,16 +1,18 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { int, num } from './options.js';
+import { int, num, readToken } from './options.js';
 import { distill } from '../../student/distill.js';
 import { trainProgress } from './progress.js';
 import { UsageError } from './errors.js';
 import { addRunOptions, interruptible, runOptionsOf } from './run-options.js';
 
 export function addDistillCommand(program: Command): void {
-  // The URLs are kept aside: commander reads --no-teacher as the negation of --teacher, and
-  // `--teacher URL --no-teacher` (the baseline with the teacher's tokenizer) must keep the URL.
+  // Commander reads --no-teacher as the negation of --teacher, and the later of the two would win.
+  // Both are kept aside instead, so that the baseline with the teacher's tokenizer (--teacher URL
+  // --no-teacher, in either order) keeps the URL.
   const urls: string[] = [];
+  let baselineOnly = false;
   const command = program.command('distill')
     .description('train a compact student from a live teacher\'s soft labels')
     .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for failover)', (v: string) => { urls.push(v); return urls; })
@@ -26,12 +28,13 @@ export function addDistillCommand(program: Command): void {
     .option('--cache <dir>', 'soft-label cache directory (default ~/.cache/minnow/soft-labels)')
     .option('--prefetch <n>', 'batches of soft labels requested ahead', int('--prefetch'), 8)
     .option('--baseline <report.json>', 'report of the --no-teacher run, for kd_gain_vs_baseline');
+  command.on('option:no-teacher', () => { baselineOnly = true; });
   addRunOptions(command).action(async (o) => {
-    const noTeacher = o.teacher === false; // commander's negation of --teacher
+    const noTeacher = baselineOnly;
     const teachers = urls;
     if (!noTeacher && !o.offline && !o.resume && teachers.length === 0) throw new UsageError('give --teacher ws://HOST:PORT (or --offline, or --no-teacher for the baseline)');
     if (o.augment && o.offline) throw new UsageError('--augment needs the teacher for every new view of an example; it cannot run --offline');
-    const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').split('\n')[0]!.trim() : undefined;
+    const token = o.tokenFile ? readToken(o.tokenFile) : undefined;
     const baseline = o.baseline ? JSON.parse(readFileSync(o.baseline, 'utf8')) : undefined;
     const { signal, done } = interruptible();
     const report = await distill({

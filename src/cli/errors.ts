@@ -3,16 +3,20 @@ import { DataError } from '../data/datasets.js';
 import { SpecError } from '../nn/spec.js';
 import { DeviceError } from '../onnx/runtime.js';
 import { ModelFileError } from '../onnx/model-file.js';
+import { TeacherError } from '../../student/teacher-client.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError];
+/** A teacher that cannot be reached, refuses the token, speaks another protocol or changed: the user's to fix. */
+const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed']);
 
 export function isUserError(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;
   if (USER_ERRORS.some((E) => err instanceof E)) return true;
+  if (err instanceof TeacherError) return TEACHER_USER_CODES.has(err.code);
   // commander's own errors (unknown option, missing argument) and missing checkpoints.
   return (err as { code?: string }).code?.startsWith('commander.') === true || /^no checkpoint at /.test(err.message);
 }

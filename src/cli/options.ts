@@ -1,5 +1,7 @@
 // Flag parsers shared by the subcommands: each rejects bad values with a one-line message.
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.js';
 import { parseDevice } from '../onnx/runtime.js';
 
 export const int = (name: string) => (v: string) => {
@@ -17,6 +19,11 @@ export const num = (name: string, max = Infinity) => (v: string) => {
 export const device = (v: string) => {
   try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
 };
+
+/** A bearer token: the first line of a token file. */
+export function readToken(file: string): string {
+  try { return readFileSync(file, 'utf8').split('\n')[0]!.trim(); } catch { throw new UsageError(`token file '${file}' cannot be read`); }
+}
 
 /** `--prune-schedule 0.1:0.7`: fractions of the run where pruning starts and reaches its target. */
 export const pruneSchedule = (v: string) => {

@@ -1,11 +1,10 @@
 // `minnow pipeline`: a thin shell over pipeline/run.ts, with a progress bar per stage.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { runPipeline, type PipelineEvent } from '../../pipeline/index.js';
+import type { PipelineEvent } from '../../pipeline/index.js';
 import { TASKS } from '../format/metadata.js';
 import type { TrainEvent } from '../train/job.js';
-import { int, device } from './options.js';
+import { int, device, readToken } from './options.js';
 import { trainProgress } from './progress.js';
 import { interruptible } from './run-options.js';
 
@@ -54,7 +53,9 @@ export function addPipelineCommand(program: Command): void {
     .requiredOption('--out <dir>', 'where each stage writes (DIR/<stage>/), report.html, report.json and student.onnx')
     .action(async (o) => {
       const { signal, done } = interruptible();
-      const token = o.tokenFile ? readFileSync(o.tokenFile, 'utf8').split('\n')[0]!.trim() : undefined;
+      const token = o.tokenFile ? readToken(o.tokenFile) : undefined;
+      // Loaded here: the report's chart renderer and onnxruntime-web are heavy for every other command.
+      const { runPipeline } = await import('../../pipeline/index.js');
       const report = await runPipeline({
         data: o.data, task: o.task, teacherModel: o.teacherModel, teacherUrl: o.teacher, token, teacherSpec: o.teacherSpec, student: o.student,
         quick: o.quick, out: o.out, limit: o.limit, seed: o.seed, device: o.device, threads: o.threads, signal, onEvent: pipelineProgress(),

@@ -20,7 +20,7 @@ export function parseDevice(value: string): Device {
 
 const INSTALL_HINT: Record<Device, string> = {
   cpu: '',
-  cuda: 'the CUDA execution provider is not installed: on a Linux x64 host with CUDA 12, reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --allow-scripts=onnxruntime-node`, or use --device cpu',
+  cuda: 'the CUDA execution provider is not installed: on a Linux x64 host with CUDA 12, run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install`, or use --device cpu',
   webgpu: 'the WebGPU execution provider could not start (it needs a GPU with Vulkan drivers); use --device cpu',
 };
 

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -93,6 +93,17 @@ describe('minnow pipeline --quick', () => {
     expect(again.stderr.match(/\(skipped, unchanged\)/g)).toHaveLength(5);
   });
 
+  it('a stage whose files are gone runs again, and only that stage', () => {
+    const shipped = reportOf(out).shipped;
+    rmSync(shipped.file);
+    const again = pipeline(...SLICE, '--out', out);
+    expect(again.code, again.stderr).toBe(0);
+    const r = reportOf(out);
+    expect(r.stages.report!.status).toBe('ran');
+    expect(r.stages.evaluate!.status).toBe('skipped');
+    expect(createHash('sha256').update(readFileSync(shipped.file)).digest('hex')).toBe(shipped.sha256);
+  });
+
   it('report.html renders every chart in Chromium, without console errors', async () => {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
     try {
@@ -173,5 +184,25 @@ describe('minnow pipeline on a user\'s JSONL file', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^minnow: teacher stage: .*bad\.jsonl:3: not valid JSON/);
     expect(existsSync(path.join(dir, 'run', 'distill'))).toBe(false);
+  });
+});
+
+describe('minnow pipeline, bad options', () => {
+  const expectOneLine = (r: ReturnType<typeof pipeline>, pattern: RegExp) => {
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  };
+
+  it('a student that cannot serve the task stops before any stage', () => {
+    const out = tmp();
+    const r = pipeline('--data', 'fashion-mnist', '--quick', '--limit', '64', '--student', 'transformer:layers=1', '--out', out);
+    expectOneLine(r, /^minnow: model spec 'transformer:layers=1' \(transformer\) does not fit --task image/);
+    expect(existsSync(path.join(out, 'teacher'))).toBe(false);
+  });
+
+  it('missing data, with or without --task, and an unreachable teacher server', () => {
+    expectOneLine(pipeline('--data', '/nonexistent/data.jsonl', '--task', 'classify', '--out', tmp()), /^minnow: data '\/nonexistent\/data\.jsonl' not found/);
+    expectOneLine(pipeline('--data', 'fashion-mnist', '--limit', '64', '--teacher', 'ws://127.0.0.1:1', '--out', tmp()), /^minnow: teacher stage: no teacher reachable at ws:\/\/127\.0\.0\.1:1/);
   });
 });

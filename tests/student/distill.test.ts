@@ -86,9 +86,9 @@ describe('minnow distill', () => {
     expect(report.teacher_wait_share).toBeUndefined();
   });
 
-  it('the CLI keeps --teacher when --no-teacher follows it: the baseline reads text with the teacher\'s tokenizer', async () => {
+  for (const order of [['--teacher', 'URL', '--no-teacher'], ['--no-teacher', '--teacher', 'URL']]) it(`the CLI keeps the teacher's URL with ${order.join(' ')}: the baseline reads text with the teacher's tokenizer`, async () => {
     const out = tmp();
-    const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'distill', '--teacher', server.url, '--no-teacher', '--data', 'spam', '--student', options.student!,
+    const args = ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'distill', ...order.map((w) => (w === 'URL' ? server.url : w)), '--data', 'spam', '--student', options.student!,
       '--epochs', '1', '--batch', '16', '--limit', '48', '--cache', tmp('minnow-cache-'), '--out', out];
     // Asynchronously: the teacher serves from this process.
     const child = spawn(process.execPath, args, { cwd: root });
