@@ -6,6 +6,7 @@ import { distillationLoss } from '../src/train/distill-loss.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import type { Task } from '../src/format/metadata.js';
 import type { InfoMessage } from '../src/protocol/messages.js';
+import { NO_LABEL } from '../src/data/unlabeled.js';
 import { defaultCacheDir } from './soft-label-cache.js';
 import { SoftLabelSource } from './soft-label-source.js';
 
@@ -51,7 +52,7 @@ export interface DistillReport extends TrainReport {
 }
 
 /** The distillation settings a run keeps in its checkpoint; a resumed run takes them from there. */
-interface DistillSettings { teacherId?: string; alpha: number; temperature: number; topK: number; noTeacher: boolean }
+interface DistillSettings { teacherId?: string; alpha: number; temperature: number; topK: number; noTeacher: boolean; partlyLabelled?: boolean }
 
 /** The teachers' soft labels (live or cached), or none for the --no-teacher baseline without a teacher. */
 async function openSource(options: DistillOptions, saved: Partial<DistillSettings> | undefined, noTeacher: boolean): Promise<SoftLabelSource | undefined> {
@@ -79,13 +80,14 @@ function taskOf(options: DistillOptions, info: InfoMessage | undefined, resumedT
 
 /** What the teacher adds to the student's training run. */
 function teacherHooks(source: SoftLabelSource | undefined, settings: DistillSettings, baseline: DistillOptions['baseline']): TeacherHooks {
-  const { alpha, temperature, topK, noTeacher } = settings;
+  const { alpha, temperature, topK, noTeacher, partlyLabelled } = settings;
+  const ignoreLabel = partlyLabelled ? NO_LABEL : undefined;
   const info = source?.info;
   return {
     tokenizerJson: info?.tokenizer,
     labels: info?.labels,
     maxSeq: info?.limits.max_seq,
-    buildLoss: noTeacher ? undefined : (g, logits, labels) => distillationLoss(g, logits, labels, { alpha, temperature, topK, hardLabels: true }),
+    buildLoss: noTeacher ? undefined : (g, logits, labels) => distillationLoss(g, logits, labels, { alpha, temperature, topK, hardLabels: true, ignoreLabel }),
     softLabels: noTeacher ? undefined : source,
     teacherPredictions: source ? (batch) => source.predictions(batch) : undefined,
     checkpointConfig: { ...settings, teacherId: info?.teacher_id },
@@ -120,6 +122,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
     const settings: DistillSettings = {
       alpha: saved?.alpha ?? options.alpha ?? 0.5, temperature: saved?.temperature ?? options.temperature ?? 2,
       topK: source?.topK ?? (task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0), noTeacher,
+      partlyLabelled: saved ? saved.partlyLabelled : Boolean(options.unlabeled?.length),
     };
     const report = await train({
       ...runOptions(options), task, model: options.initFrom ? options.student : (options.student ?? STUDENT_PRESETS[task]),

@@ -7,7 +7,8 @@ import { TEACHER_INPUTS } from '../src/train/distill-loss.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { fromHalfArray } from '../src/format/fp16.js';
 import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
-import { TeacherClient } from './teacher-client.js';
+import { TeacherClient, TeacherError } from './teacher-client.js';
+import { softLabelProblem } from './soft-label-checks.js';
 import { SoftLabelCache, inputDigest } from './soft-label-cache.js';
 import { joinFeeds, rowOf, splitFeeds, stackRows } from './rows.js';
 
@@ -94,6 +95,7 @@ export class SoftLabelSource implements SoftLabelFeed {
       const request = stackRows(missing.map((i) => rows[i]!), this.padId);
       const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.options.temperature, topK: this.topK });
       const answers = splitFeeds(feedsOf(msg), missing.length);
+      this.check(answers, missing.map((i) => digests[i]!));
       const stored = new Set<string>();
       missing.forEach((i, j) => {
         parts[i] = answers[j];
@@ -103,6 +105,19 @@ export class SoftLabelSource implements SoftLabelFeed {
       });
     }
     return joinFeeds(parts as Record<string, Tensor>[]);
+  }
+
+  /**
+   * Stops the run on soft labels no student should learn from (NaN, flat, or blind to the input),
+   * checked on the distinct examples of every answer before any is cached or trained on.
+   */
+  private check(answers: Record<string, Tensor>[], digests: string[]): void {
+    const first = new Map<string, Record<string, Tensor>>();
+    digests.forEach((d, j) => { if (!first.has(d)) first.set(d, answers[j]!); });
+    const problem = softLabelProblem(joinFeeds([...first.values()]), first.size);
+    if (problem) {
+      throw new TeacherError('bad_soft_labels', `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)}): ${problem}; check it with minnow eval before distilling from it`);
+    }
   }
 
   /** Each batch with its soft labels, `prefetch` batches requested ahead of the one training. */

@@ -25,7 +25,7 @@ export interface InferOptions { temperature?: number; topK?: number; fp16?: bool
 
 export class TeacherError extends Error {
   override name = 'TeacherError';
-  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed', message: string) { super(message); }
+  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels', message: string) { super(message); }
 }
 
 interface PendingRequest {

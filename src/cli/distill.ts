@@ -27,19 +27,21 @@ export function addDistillCommand(program: Command): void {
     .option('--teacher-id <sha256>', 'with --offline: which cached teacher')
     .option('--cache <dir>', 'soft-label cache directory (default ~/.cache/minnow/soft-labels)')
     .option('--prefetch <n>', 'batches of soft labels requested ahead', int('--prefetch'), 8)
+    .option('--unlabeled <name|path>', 'examples without labels, trained on soft labels alone (repeatable): a data set name or a .jsonl/.csv/.txt/IDX path', (v: string, all: string[] = []) => [...all, v])
     .option('--baseline <report.json>', 'report of the --no-teacher run, for kd_gain_vs_baseline');
   command.on('option:no-teacher', () => { baselineOnly = true; });
   addRunOptions(command).action(async (o) => {
     const noTeacher = baselineOnly;
     const teachers = urls;
     if (!noTeacher && !o.offline && !o.resume && teachers.length === 0) throw new UsageError('give --teacher ws://HOST:PORT (or --offline, or --no-teacher for the baseline)');
+    if (o.unlabeled && noTeacher) throw new UsageError('--unlabeled examples learn from the teacher\'s soft labels; drop --no-teacher');
     if (o.augment && o.offline) throw new UsageError('--augment needs the teacher for every new view of an example; it cannot run --offline');
     const token = o.tokenFile ? readToken(o.tokenFile) : undefined;
     const baseline = o.baseline ? JSON.parse(readFileSync(o.baseline, 'utf8')) : undefined;
     const { signal, done } = interruptible();
     const report = await distill({
       ...runOptionsOf(o), teachers, token, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK,
-      offline: o.offline, noTeacher, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
+      offline: o.offline, noTeacher, unlabeled: o.unlabeled, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
       onEvent: trainProgress(), signal,
     });
     done();

@@ -10,8 +10,8 @@ export class UsageError extends Error {
 }
 
 const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError];
-/** A teacher that cannot be reached, refuses the token, speaks another protocol or changed: the user's to fix. */
-const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed']);
+/** A teacher that cannot be reached, refuses the token, speaks another protocol, changed or answers nonsense: the user's to fix. */
+const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels']);
 
 export function isUserError(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;

@@ -16,6 +16,13 @@ export const num = (name: string, max = Infinity) => (v: string) => {
   return n;
 };
 
+/** A fraction in (0, 1]: of 0 nothing would be kept. */
+export const fraction = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a fraction in (0, 1], e.g. 0.05 for 5%`);
+  return n;
+};
+
 export const device = (v: string) => {
   try { return parseDevice(v); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
 };

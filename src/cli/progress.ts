@@ -15,7 +15,7 @@ export function trainProgress(stream: NodeJS.WriteStream = process.stderr): (e: 
     switch (e.type) {
       case 'log': say(e.message); break;
       case 'start':
-        say(`training ${e.params.toLocaleString('en-US')} parameters on ${e.trainExamples.toLocaleString('en-US')} examples, ${e.totalSteps} steps`);
+        say(`training ${e.params.toLocaleString('en-US')} parameters on ${e.trainExamples.toLocaleString('en-US')} examples${e.unlabelledExamples ? ` (${e.unlabelledExamples.toLocaleString('en-US')} of them unlabelled)` : ''}, ${e.totalSteps} steps`);
         lastDecile = Math.floor((10 * e.step) / Math.max(1, e.totalSteps));
         break;
       case 'step': {

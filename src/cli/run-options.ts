@@ -2,7 +2,7 @@
 // description and one default, and means the same in all three.
 import { Command, Option } from 'commander';
 import type { TrainJobOptions } from '../train/job.js';
-import { int, num, device, pruneSchedule, qat } from './options.js';
+import { int, num, device, fraction, pruneSchedule, qat } from './options.js';
 
 /** The run options every training command takes, as the library takes them. */
 export type RunOptions = Pick<TrainJobOptions, 'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' |
@@ -27,6 +27,7 @@ export function addRunOptions(command: Command): Command {
     .option('--eval-every <n>', 'evaluate on the validation split every N steps (default: after each epoch)', int('--eval-every'))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps', int('--checkpoint-every'), 500)
     .option('--limit <n>', 'use at most N examples (characters for corpora) per split', int('--limit'))
+    .option('--labels-fraction <f>', 'keep this fraction of the training labels, per class, chosen by content (the same in every run)', fraction('--labels-fraction'))
     .option('--keep-headers', 'keep mail headers in the spam data set')
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
@@ -43,7 +44,7 @@ export function runOptionsOf(o: Record<string, unknown>): RunOptions {
     data: flag('data'), epochs: flag('epochs'), batch: flag('batch'), lr: flag('lr'), seed: flag('seed'), device: flag('device'), out: flag('out'),
     resume: flag('resume'), maxSteps: flag('maxSteps'), optimizer: flag('optimizer'), weightDecay: flag('weightDecay'),
     labelSmoothing: flag('labelSmoothing'), warmup: flag('warmup'), evalEvery: flag('evalEvery'), checkpointEvery: flag('checkpointEvery'),
-    threads: flag('threads'), dataOptions: { limit: flag('limit'), keepHeaders: flag('keepHeaders') },
+    threads: flag('threads'), dataOptions: { limit: flag('limit'), keepHeaders: flag('keepHeaders'), labelsFraction: flag('labelsFraction') },
     prune: o.prune ? { sparsity: flag<number>('prune'), ...flag<object>('pruneSchedule') } : undefined,
     qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'),
   };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Task } from '../format/metadata.js';
 import { readIdx } from './idx.js';
 import { splitOf, type Split } from './split.js';
+import { keepLabels, stratifiedLimit } from './sample.js';
 
 const require_ = createRequire(import.meta.url);
 
@@ -17,6 +18,8 @@ export interface ClassificationData {
   name: string;
   labels: string[];
   splits: Record<Split, TextExample[]>;
+  /** Training examples whose labels --labels-fraction set aside (they may serve as --unlabeled). */
+  withheld?: TextExample[];
 }
 
 export interface ImageData {
@@ -27,6 +30,7 @@ export interface ImageData {
   /** Per-pixel normalisation applied to raw [0, 1] values: (x - mean) / std. */
   normalize: { mean: number; std: number };
   splits: Record<Split, ImageExample[]>;
+  withheld?: ImageExample[];
 }
 
 export interface CorpusData {
@@ -45,8 +49,10 @@ export class DataError extends Error {
 export interface LoadOptions {
   /** Keep mail headers in the spam data set (default: strip them). */
   keepHeaders?: boolean;
-  /** Use at most this many examples per split (tests use small slices). */
+  /** Use at most this many examples per split, every class in proportion (tests use small slices). */
   limit?: number;
+  /** Keep this fraction (0-1] of the training labels, per class, chosen by content; the rest are `withheld`. */
+  labelsFraction?: number;
 }
 
 export const BUILTIN_DATASETS = ['spam', 'moby-dick', 'sotu', 'fashion-mnist'] as const;
@@ -74,6 +80,16 @@ export function taskOfData(source: string): Task {
 }
 
 export function loadDataset(source: string, task: Task, options: LoadOptions = {}): Dataset {
+  const data = loadData(source, task, options);
+  if (options.labelsFraction === undefined || options.labelsFraction === 1) return data;
+  if (data.task === 'lm') throw new DataError(`--labels-fraction: '${source}' is a corpus for --task lm, which has no labels to keep a fraction of`);
+  if (!(options.labelsFraction > 0 && options.labelsFraction <= 1)) throw new DataError(`--labels-fraction must be in (0, 1], got ${options.labelsFraction}`);
+  const content = (e: TextExample | ImageExample) => ('text' in e ? e.text : new Uint8Array(e.pixels.buffer, e.pixels.byteOffset, e.pixels.byteLength));
+  const { kept, rest } = keepLabels<TextExample | ImageExample>(data.splits.train, options.labelsFraction, content);
+  return { ...data, splits: { ...data.splits, train: kept }, withheld: rest } as Dataset;
+}
+
+function loadData(source: string, task: Task, options: LoadOptions): Dataset {
   const tasks = TASKS_OF[source];
   if (tasks) {
     if (!tasks.includes(task)) throw new DataError(`data set '${source}' is for --task ${tasks.join(' or ')}, not --task ${task}`);
@@ -90,11 +106,12 @@ export function loadDataset(source: string, task: Task, options: LoadOptions = {
   return loadUserData(source, task, options);
 }
 
+/** At most `limit` items per split: characters of a corpus, examples of every class in proportion. */
 function limitSplits<T extends Dataset>(data: T, limit: number | undefined): T {
   if (!limit) return data;
   for (const split of Object.keys(data.splits) as Split[]) {
     const v = data.splits[split];
-    (data.splits as Record<Split, unknown>)[split] = typeof v === 'string' ? v.slice(0, limit) : (v as unknown[]).slice(0, limit);
+    (data.splits as Record<Split, unknown>)[split] = typeof v === 'string' ? v.slice(0, limit) : stratifiedLimit(v as { label: number }[], limit);
   }
   return data;
 }
@@ -211,7 +228,7 @@ export function parseJsonlFile(file: string): { text: string; label: string }[] 
 
 /** RFC 4180 CSV with a header row naming `text` and `label` columns. */
 export function parseCsvFile(file: string): { text: string; label: string }[] {
-  const records = parseCsv(readFileSync(file, 'utf8'));
+  const records = parseCsvRecords(readFileSync(file, 'utf8'));
   const header = records.shift()?.map((h) => h.trim().toLowerCase());
   const ti = header?.indexOf('text') ?? -1, li = header?.indexOf('label') ?? -1;
   if (ti < 0 || li < 0) throw new DataError(`${file}: the header row must name a 'text' and a 'label' column`);
@@ -221,7 +238,8 @@ export function parseCsvFile(file: string): { text: string; label: string }[] {
   });
 }
 
-function parseCsv(text: string): string[][] {
+/** RFC 4180 records: quoted fields may hold commas, quotes (doubled) and newlines. */
+export function parseCsvRecords(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [], field = '', quoted = false;
   for (let i = 0; i < text.length; i++) {

@@ -60,6 +60,7 @@ export async function writeArtefacts(o: Outcome): Promise<TrainReport> {
     task: config.task, model: config.model, params: trainer.paramCount(), size_bytes: bytes.length, metrics, validation: o.validation,
     data: config.data, steps: trainer.step, epochs: config.epochs, train_seconds: o.trainSeconds, interrupted: o.interrupted,
   };
+  if (o.data.counts.unlabelled > 0 || config.dataOptions.labelsFraction !== undefined) report.train_examples = o.data.counts;
   if (config.prune) report.sparsity = trainer.sparsity();
   if (config.initFrom) report.init_from = config.initFrom;
   // The weights in model.onnx (and the metrics) are the fake-quantized ones.

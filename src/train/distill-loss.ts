@@ -2,7 +2,7 @@
 // Teacher soft labels come in as graph inputs, either the full log-distribution or its top k plus
 // one tail bucket holding the rest of the mass (docs/cli-distill.md).
 import type { Graph } from '../onnx/graph.js';
-import { crossEntropy } from './losses.js';
+import { crossEntropy, labelledCrossEntropy } from './losses.js';
 
 export const TEACHER_INPUTS = {
   logProbs: 'teacher.log_probs',
@@ -17,6 +17,8 @@ export interface DistillLossOptions {
   topK: number;
   /** Whether hard labels exist (false: soft loss alone). */
   hardLabels: boolean;
+  /** Rows with this label (examples nobody labelled) count in the soft loss only; the hard one averages over the rest. */
+  ignoreLabel?: number;
 }
 
 /** Floor for probabilities inside logs, so an empty tail does not give log(0). */
@@ -47,6 +49,6 @@ export function distillationLoss(g: Graph, logits: string, labels: string, optio
   const kl = g.op1('ReduceMean', [klPerPosition], { keepdims: 0 }, { name: 'kd_kl' });
   const soft = g.op1('Mul', [kl, k(T * T)], {}, { name: 'kd_soft' });
   if (!options.hardLabels || alpha >= 1) return soft;
-  const hard = crossEntropy(g, logits, labels);
+  const hard = options.ignoreLabel === undefined ? crossEntropy(g, logits, labels) : labelledCrossEntropy(g, logits, labels, options.ignoreLabel);
   return g.op1('Add', [g.op1('Mul', [soft, k(alpha)]), g.op1('Mul', [hard, k(1 - alpha)])], {}, { name: 'kd_loss' });
 }

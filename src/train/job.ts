@@ -48,6 +48,8 @@ export interface TrainJobOptions {
   evalEvery?: number;
   threads?: number;
   dataOptions?: LoadOptions;
+  /** Data sets of examples without labels (names or paths): they train on the teacher's soft labels alone. */
+  unlabeled?: string[];
   onEvent?: (event: TrainEvent) => void;
   /** Aborting writes a checkpoint and returns with `interrupted: true`. */
   signal?: AbortSignal;
@@ -88,7 +90,7 @@ export interface TeacherHooks {
 }
 
 export type TrainEvent =
-  | { type: 'start'; totalSteps: number; step: number; params: number; trainExamples: number }
+  | { type: 'start'; totalSteps: number; step: number; params: number; trainExamples: number; unlabelledExamples: number }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; samplesPerSec: number; teacherWaitShare?: number }
   | { type: 'eval'; step: number; epoch: number; split: Split; metrics: Metrics }
   | { type: 'checkpoint'; step: number; file: string }
@@ -112,6 +114,8 @@ export interface TrainReport {
   teacher_wait_share?: number;
   /** Fraction of prunable weights that are zero (with --prune). */
   sparsity?: number;
+  /** Training examples with and without labels (--labels-fraction, --unlabeled). */
+  train_examples?: { labelled: number; unlabelled: number };
   [extra: string]: unknown;
 }
 
@@ -155,7 +159,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
   await fs.mkdir(options.out, { recursive: true });
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });
-  emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: data.splits.train.source.size });
+  emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: data.splits.train.source.size, unlabelledExamples: data.counts.unlabelled });
   const started = Date.now();
   await loop.run();
   const trainSeconds = (Date.now() - started) / 1000;

@@ -5,6 +5,7 @@ import type { Task, Preprocessing } from '../format/metadata.js';
 import { textContext, type ArchConfig, type ModelShape } from '../nn/models.js';
 import { DEFAULT_MODEL, checkArchForTask, parseModelSpec, SpecError } from '../nn/spec.js';
 import { DataError, loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
+import { loadUnlabeled, NO_LABEL } from '../data/unlabeled.js';
 import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
 import type { Split } from '../data/split.js';
 import type { FakeQuantOptions } from '../compress/quantize/schemes.js';
@@ -19,6 +20,7 @@ export interface RunConfig {
   task: Task; data: string; model: string; epochs: number; batch: number; lr: number; seed: number;
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
   labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean; qat?: FakeQuantOptions;
+  unlabeled?: string[];
 }
 
 export interface ResolvedRun {
@@ -37,6 +39,7 @@ function configFrom(options: TrainJobOptions, init: InitModel | undefined): RunC
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
     maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment, qat: options.qat,
+    unlabeled: options.unlabeled?.length ? options.unlabeled : undefined,
   };
 }
 
@@ -50,6 +53,9 @@ export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun>
   const hooks = options.teacher;
   if (init?.tokenizerJson && hooks?.tokenizerJson && !sameJson(init.tokenizerJson, hooks.tokenizerJson)) {
     throw new DataError(`--init-from ${init.file} reads text with a different tokenizer than the teacher's; start from a model distilled from this teacher`);
+  }
+  if (config.unlabeled && !hooks?.softLabels) {
+    throw new DataError('--unlabeled examples learn from a teacher\'s soft labels: use minnow distill with --teacher (not --no-teacher)');
   }
   const ctx = textContext(arch);
   if (hooks?.maxSeq && ctx !== undefined && ctx > hooks.maxSeq) {
@@ -71,11 +77,14 @@ export interface PreparedData {
   shape: ModelShape;
   preprocessing: Preprocessing;
   labels?: string[];
+  /** Training examples with labels, and without (NO_LABEL: soft labels alone). */
+  counts: { labelled: number; unlabelled: number };
 }
 
 export function prepareData(run: ResolvedRun, hooks: TeacherHooks | undefined, log: (m: string) => void): PreparedData {
   const { config } = run;
-  const data = loadDataset(config.data, config.task, config.dataOptions);
+  const labelled = loadDataset(config.data, config.task, config.dataOptions);
+  const data = withUnlabeled(labelled, config, log);
   const prepared = data.task === 'image' ? imageData(data) : textData(data, run, log);
   if (run.init?.labels && prepared.labels && !sameJson(run.init.labels, prepared.labels)) {
     throw new DataError(`--init-from ${run.init.file} has labels ${JSON.stringify(run.init.labels)}, the data ${JSON.stringify(prepared.labels)}`);
@@ -84,10 +93,28 @@ export function prepareData(run: ResolvedRun, hooks: TeacherHooks | undefined, l
     throw new DataError(`the teacher's labels ${JSON.stringify(hooks.labels)} differ from the data's ${JSON.stringify(prepared.labels)}`);
   }
   if (prepared.splits.train.source.size === 0) throw new Error(`data '${config.data}' has no training examples`);
-  return prepared;
+  const total = data.task === 'lm' ? 0 : data.splits.train.length, known = labelled.task === 'lm' ? 0 : labelled.splits.train.length;
+  return { ...prepared, counts: { labelled: known, unlabelled: total - known } };
 }
 
-function imageData(data: Extract<Dataset, { task: 'image' }>): PreparedData {
+/** The labelled training split followed by every --unlabeled set's examples, each with NO_LABEL. */
+function withUnlabeled(data: Dataset, config: RunConfig, log: (m: string) => void): Dataset {
+  if (!config.unlabeled || data.task === 'lm') return data;
+  const sets = config.unlabeled.map((source) => loadUnlabeled(source, config.task, { data: config.data, options: config.dataOptions }));
+  for (const set of sets) {
+    log(`--unlabeled ${set.name}: ${set.texts.length + set.images.length} examples${set.labelsIgnored ? ' (the labels it carries are ignored)' : ''}`);
+  }
+  if (data.task === 'image') {
+    const wrong = sets.find((s) => s.shape && s.shape.join('x') !== data.shape.join('x'));
+    if (wrong) throw new DataError(`--unlabeled ${wrong.name} holds ${wrong.shape!.join('x')} images; the data's are ${data.shape.join('x')}`);
+    const extra = sets.flatMap((s) => s.images.map((pixels) => ({ pixels, label: NO_LABEL })));
+    return { ...data, splits: { ...data.splits, train: [...data.splits.train, ...extra] } };
+  }
+  const extra = sets.flatMap((s) => s.texts.map((text) => ({ text, label: NO_LABEL })));
+  return { ...data, splits: { ...data.splits, train: [...data.splits.train, ...extra] } };
+}
+
+function imageData(data: Extract<Dataset, { task: 'image' }>): Omit<PreparedData, 'counts'> {
   const reader = { ctx: 0, normalize: data.normalize };
   return {
     data, labels: data.labels,
@@ -97,7 +124,7 @@ function imageData(data: Extract<Dataset, { task: 'image' }>): PreparedData {
   };
 }
 
-function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, log: (m: string) => void): PreparedData {
+function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, log: (m: string) => void): Omit<PreparedData, 'counts'> {
   // checkArchForTask let only kinds that read text this far.
   const ctx = textContext(run.arch)!;
   const tokenizer = run.tokenizerJson ? tokenizerFromJSON(run.tokenizerJson) : trainTokenizer(data, run.config, log);

@@ -72,3 +72,52 @@ describe('distillation loss', () => {
     });
   }
 });
+
+describe('distillation loss with unlabelled rows', () => {
+  // Row 1 has no label: it adds to the soft term, and the hard term averages over rows 0 and 2.
+  const partial = [1, -100, 0];
+
+  async function lossAndGrad(rowLabels: number[], x: Float32Array, alpha: number) {
+    const g = new Graph();
+    const logits = g.input('logits', 'float32', ['batch', V]);
+    const lab = g.input('labels', 'int64', ['batch']);
+    const loss = distillationLoss(g, logits, lab, { alpha, temperature: 2, topK: 0, hardLabels: true, ignoreLabel: -100 });
+    const dl = grad(g, loss, [logits]).get(logits)!;
+    g.output(loss); g.output(dl);
+    const session = await createSession(encodeModel(g));
+    const out = await run(session, {
+      labels: Tensor.fromNumbers('int64', [rowLabels.length], rowLabels), logits: new Tensor('float32', [rowLabels.length, V], x),
+      [TEACHER_INPUTS.logProbs]: new Tensor('float32', [rowLabels.length, V], logSoftmaxRows(teacherLogits.subarray(0, rowLabels.length * V), rowLabels.length, V, 2)),
+    });
+    return { loss: Number(out[loss]!.data[0]), grad: out[dl]!.toNumbers() };
+  }
+
+  it('averages the hard loss over labelled rows only, and matches finite differences', async () => {
+    const q1 = logSoftmaxRows(studentLogits, ROWS, V, 1);
+    const hard = -(q1[0 * V + 1]! + q1[2 * V + 0]!) / 2;
+    const softOnly = (await lossAndGrad(partial, studentLogits, 1)).loss;
+    const { loss, grad: analytic } = await lossAndGrad(partial, studentLogits, 0.5);
+    expect(loss).toBeCloseTo(0.5 * softOnly + 0.5 * hard, 5);
+    const eps = 1e-2;
+    for (let i = 0; i < studentLogits.length; i++) {
+      const plus = new Float32Array(studentLogits); plus[i]! += eps;
+      const minus = new Float32Array(studentLogits); minus[i]! -= eps;
+      const numeric = ((await lossAndGrad(partial, plus, 0.5)).loss - (await lossAndGrad(partial, minus, 0.5)).loss) / (2 * eps);
+      expect(Math.abs(numeric - analytic[i]!)).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+    }
+  });
+
+  it('a batch with no labelled row trains on the soft loss alone (no division by zero)', async () => {
+    const none = [-100, -100, -100];
+    const mixed = await lossAndGrad(none, studentLogits, 0.5);
+    const soft = await lossAndGrad(none, studentLogits, 1);
+    expect(mixed.loss).toBeCloseTo(0.5 * soft.loss, 6);
+    mixed.grad.forEach((v, i) => expect(v).toBeCloseTo(0.5 * soft.grad[i]!, 6));
+  });
+
+  it('with every row labelled it equals the plain loss', async () => {
+    const plain = await graphLoss(0.5, 2, 0);
+    const expected = Number((await plain.at(studentLogits))[plain.loss]!.data[0]);
+    expect((await lossAndGrad(labels, studentLogits, 0.5)).loss).toBeCloseTo(expected, 5);
+  });
+});
