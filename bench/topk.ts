@@ -35,12 +35,12 @@ const logits = (await run(session, { input_ids: input })).logits!.data as Float3
 const positions = 16 * ctx;
 const rows: Record<string, unknown>[] = [];
 for (const temperature of [1, 2]) {
-  const full = softLabels(logits, positions, vocab, temperature, 0, false);
+  const full = softLabels(logits, positions, vocab, { temperature, topK: 0, fp16: false });
   const fullBytes = encodeFrame({ log_probs: full.log_probs }).length / positions;
   const lp = logSoftmaxRows(logits, positions, vocab, temperature);
   for (const k of [8, 32, 128]) {
-    const top = softLabels(logits, positions, vocab, temperature, k, false);
-    const topHalf = softLabels(logits, positions, vocab, temperature, k, true);
+    const top = softLabels(logits, positions, vocab, { temperature, topK: k, fp16: false });
+    const topHalf = softLabels(logits, positions, vocab, { temperature, topK: k, fp16: true });
     const b = encodeFrame({ log_probs: top.log_probs, indices: top.indices, tail_mass: top.tail_mass }).length / positions;
     const bh = encodeFrame({ log_probs: topHalf.log_probs, indices: topHalf.indices, tail_mass: topHalf.tail_mass }).length / positions;
     rows.push({ temperature, k, bytes_per_position: Number(b.toFixed(1)), fp16_bytes_per_position: Number(bh.toFixed(1)), ratio_to_full_fp32: Number((b / fullBytes).toFixed(4)), kl_nats: Number(topKTailKL(lp, positions, vocab, k).toFixed(5)) });

@@ -32,6 +32,8 @@ export interface DistillOptions extends Omit<TrainJobOptions, 'task' | 'model' |
   temperature?: number;
   /** Top-k soft labels for language models (classifiers always get full distributions). */
   topK?: number;
+  /** Language models: `topK` tokens drawn from the teacher's distribution instead of its top k. */
+  sample?: boolean;
   /** Train from the soft-label cache alone. */
   offline?: boolean;
   /** Train the same student on hard labels only: the baseline. */
@@ -52,7 +54,7 @@ export interface DistillReport extends TrainReport {
 }
 
 /** The distillation settings a run keeps in its checkpoint; a resumed run takes them from there. */
-interface DistillSettings { teacherId?: string; alpha: number; temperature: number; topK: number; noTeacher: boolean; partlyLabelled?: boolean }
+interface DistillSettings { teacherId?: string; alpha: number; temperature: number; topK: number; sample?: boolean; noTeacher: boolean; partlyLabelled?: boolean }
 
 /** The teachers' soft labels (live or cached), or none for the --no-teacher baseline without a teacher. */
 async function openSource(options: DistillOptions, saved: Partial<DistillSettings> | undefined, noTeacher: boolean): Promise<SoftLabelSource | undefined> {
@@ -67,7 +69,7 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
   return SoftLabelSource.open({
     teachers: online ? options.teachers! : [], token: options.token, teacherId: saved?.teacherId ?? options.teacherId,
     cacheDir: options.cacheDir ?? defaultCacheDir(), temperature: saved?.temperature ?? options.temperature ?? 2,
-    topK: saved?.topK ?? options.topK, cache: !options.augment, prefetch: options.prefetch,
+    topK: saved?.topK ?? options.topK, sample: saved ? saved.sample : options.sample, cache: !options.augment, prefetch: options.prefetch,
   });
 }
 
@@ -100,7 +102,7 @@ function teacherHooks(source: SoftLabelSource | undefined, settings: DistillSett
         student_params: r.params,
         compression_ratio: info?.params ? info.params / r.params : null,
         kd_gain_vs_baseline: baseline ? score(r.metrics as Record<string, number>) - score(baseline.metrics) : null,
-        distillation: noTeacher ? null : { alpha, temperature, top_k: topK, cache_hits: source?.stats.hits ?? 0, cache_misses: source?.stats.misses ?? 0 },
+        distillation: noTeacher ? null : { alpha, temperature, top_k: topK, soft_labels: topK === 0 ? 'full' : settings.sample ? 'sampled' : 'topk', cache_hits: source?.stats.hits ?? 0, cache_misses: source?.stats.misses ?? 0 },
       };
     },
   };
@@ -108,7 +110,7 @@ function teacherHooks(source: SoftLabelSource | undefined, settings: DistillSett
 
 /** The options that mean for the student's run what they mean for `minnow train`. */
 function runOptions(options: DistillOptions): Omit<TrainJobOptions, 'task'> {
-  const { teachers, token, task, student, alpha, temperature, topK, offline, noTeacher, teacherId, cacheDir, prefetch, baseline, ...run } = options;
+  const { teachers, token, task, student, alpha, temperature, topK, sample, offline, noTeacher, teacherId, cacheDir, prefetch, baseline, ...run } = options;
   return run;
 }
 
@@ -122,6 +124,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
     const settings: DistillSettings = {
       alpha: saved?.alpha ?? options.alpha ?? 0.5, temperature: saved?.temperature ?? options.temperature ?? 2,
       topK: source?.topK ?? (task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0), noTeacher,
+      sample: source?.sampled,
       partlyLabelled: saved ? saved.partlyLabelled : Boolean(options.unlabeled?.length),
     };
     const report = await train({

@@ -1,4 +1,4 @@
-// Soft labels on disk, keyed by (teacher id, input digest, temperature, k): later epochs and reruns
+// Soft labels on disk, keyed by (teacher id, input digest, temperature, k, top k or sampled): later epochs and reruns
 // reuse them, and `--offline` trains from them alone.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -27,8 +27,8 @@ export class SoftLabelCache {
   hits = 0;
   misses = 0;
 
-  constructor(root: string, readonly teacherId: string, temperature: number, topK: number) {
-    this.dir = path.join(root, teacherId.slice(0, 32), `T${temperature}-k${topK}`);
+  constructor(root: string, readonly teacherId: string, temperature: number, topK: number, sampled = false) {
+    this.dir = path.join(root, teacherId.slice(0, 32), `T${temperature}-${sampled ? 's' : 'k'}${topK}`);
   }
 
   private file(digest: string): string {

@@ -12,8 +12,11 @@ export const FLAT_SHARE = 0.5;
 /** Fewest distinct inputs whose answers must all be equal to call the teacher input-blind. */
 export const BLIND_ROWS = 4;
 
-/** What is wrong with a batch of soft labels, or undefined when nothing is. */
-export function softLabelProblem(feeds: Record<string, Tensor>, rows: number): string | undefined {
+/**
+ * What is wrong with a batch of soft labels, or undefined when nothing is. Sampled soft labels weigh
+ * every draw alike, so only their tokens can tell rows apart, and flatness does not apply.
+ */
+export function softLabelProblem(feeds: Record<string, Tensor>, rows: number, options: { sampled?: boolean } = {}): string | undefined {
   const lp = feeds[TEACHER_INPUTS.logProbs]!.data as Float32Array;
   const tail = feeds[TEACHER_INPUTS.tailMass]?.data as Float32Array | undefined;
   const bad = lp.findIndex((v) => !Number.isFinite(v));
@@ -27,17 +30,18 @@ export function softLabelProblem(feeds: Record<string, Tensor>, rows: number): s
     for (let j = 0; j < width; j++) { const v = lp[p * width + j]!; lo = Math.min(lo, v); hi = Math.max(hi, v); }
     if (hi - lo < FLAT_SPREAD) flat++;
   }
-  if (positions >= BLIND_ROWS && flat / positions > FLAT_SHARE) {
+  if (!options.sampled && positions >= BLIND_ROWS && flat / positions > FLAT_SHARE) {
     return `its soft labels are near-uniform on ${flat} of ${positions} ${positions === rows ? 'rows' : 'positions'} (it is untrained or cannot read the inputs)`;
   }
-  if (rows >= BLIND_ROWS && rowsIdentical(lp, rows)) return `it returns the same soft labels for ${rows} different inputs (it does not read them)`;
+  const same = Object.values(feeds).every((t) => rowsIdentical(t.data as Float32Array | BigInt64Array, rows));
+  if (rows >= BLIND_ROWS && same) return `it returns the same soft labels for ${rows} different inputs (it does not read them)`;
   return undefined;
 }
 
-function rowsIdentical(values: Float32Array, rows: number): boolean {
+function rowsIdentical(values: Float32Array | BigInt64Array, rows: number): boolean {
   const per = values.length / rows;
   for (let r = 1; r < rows; r++) {
-    for (let j = 0; j < per; j++) if (Math.abs(values[r * per + j]! - values[j]!) > 1e-6) return false;
+    for (let j = 0; j < per; j++) if (Math.abs(Number(values[r * per + j]!) - Number(values[j]!)) > 1e-6) return false;
   }
   return true;
 }

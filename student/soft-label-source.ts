@@ -22,6 +22,8 @@ export interface SoftLabelSourceOptions {
   temperature: number;
   /** Top-k soft labels from a language-model teacher (default 32); classifier teachers send full distributions. */
   topK?: number;
+  /** Language models: topK tokens drawn from the teacher's distribution instead of its top k. */
+  sample?: boolean;
   /** Keep soft labels on disk (false for augmented views, which are new inputs every epoch). */
   cache: boolean;
   /** Batches requested ahead of the one training (default 8). */
@@ -38,17 +40,31 @@ function feedsOf(msg: SoftMessage): Record<string, Tensor> {
   const positions = msg.dims.reduce((a, b) => a * b, 1);
   const width = values.length / positions;
   const feeds: Record<string, Tensor> = { [TEACHER_INPUTS.logProbs]: new Tensor('float32', [...msg.dims, width], values) };
-  if (msg.format === 'topk') {
+  if (msg.format !== 'full') {
     feeds[TEACHER_INPUTS.indices] = new Tensor('int64', [...msg.dims, width], BigInt64Array.from(msg.indices!, (v) => BigInt(v)));
     feeds[TEACHER_INPUTS.tailMass] = new Tensor('float32', [...msg.dims], msg.tail_mass!);
   }
   return feeds;
 }
 
+/** The token drawn most often (the first of them on a tie): a sampled teacher's best guess. */
+function mostDrawn(draws: BigInt64Array): number {
+  const counts = new Map<bigint, number>();
+  let best = draws[0]!, most = 0;
+  for (const d of draws) {
+    const c = (counts.get(d) ?? 0) + 1;
+    counts.set(d, c);
+    if (c > most) { most = c; best = d; }
+  }
+  return Number(best);
+}
+
 export class SoftLabelSource implements SoftLabelFeed {
   private readonly padId: number;
   /** What the source asks for: the k most likely tokens plus the tail, or (0) full distributions. */
   readonly topK: number;
+  /** Whether the k tokens are drawn from the teacher's distribution rather than its top k. */
+  readonly sampled: boolean;
 
   private constructor(
     readonly info: InfoMessage,
@@ -59,6 +75,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     const pre = info.preprocessing ? (JSON.parse(info.preprocessing) as { pad_id?: number }) : {};
     this.padId = pre.pad_id ?? 0;
     this.topK = SoftLabelSource.topKFor(info, options);
+    this.sampled = Boolean(options.sample) && this.topK > 0;
   }
 
   private static topKFor(info: InfoMessage, options: SoftLabelSourceOptions): number {
@@ -76,7 +93,8 @@ export class SoftLabelSource implements SoftLabelFeed {
     } else {
       info = await SoftLabelCache.loadInfo(options.cacheDir, options.teacherId);
     }
-    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, options.temperature, SoftLabelSource.topKFor(info, options)) : undefined;
+    const sampled = Boolean(options.sample) && info.task === 'lm';
+    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, options.temperature, SoftLabelSource.topKFor(info, options), sampled) : undefined;
     return new SoftLabelSource(info, client, cache, options);
   }
 
@@ -93,7 +111,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     if (missing.length) {
       if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first`);
       const request = stackRows(missing.map((i) => rows[i]!), this.padId);
-      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.options.temperature, topK: this.topK });
+      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.options.temperature, topK: this.topK, sample: this.sampled });
       const answers = splitFeeds(feedsOf(msg), missing.length);
       this.check(answers, missing.map((i) => digests[i]!));
       const stored = new Set<string>();
@@ -114,7 +132,7 @@ export class SoftLabelSource implements SoftLabelFeed {
   private check(answers: Record<string, Tensor>[], digests: string[]): void {
     const first = new Map<string, Record<string, Tensor>>();
     digests.forEach((d, j) => { if (!first.has(d)) first.set(d, answers[j]!); });
-    const problem = softLabelProblem(joinFeeds([...first.values()]), first.size);
+    const problem = softLabelProblem(joinFeeds([...first.values()]), first.size, { sampled: this.sampled });
     if (problem) {
       throw new TeacherError('bad_soft_labels', `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)}): ${problem}; check it with minnow eval before distilling from it`);
     }
@@ -147,7 +165,8 @@ export class SoftLabelSource implements SoftLabelFeed {
     const values = lp.data as Float32Array;
     const idx = feeds[TEACHER_INPUTS.indices]?.data as BigInt64Array | undefined;
     return Int32Array.from({ length: lp.size / width }, (_, r) => {
-      if (idx) return Number(idx[r * width]); // top-k arrives sorted
+      if (idx && !this.sampled) return Number(idx[r * width]); // top-k arrives sorted
+      if (idx) return mostDrawn(idx.subarray(r * width, (r + 1) * width));
       let best = 0;
       for (let j = 1; j < width; j++) if (values[r * width + j]! > values[r * width + best]!) best = j;
       return best;

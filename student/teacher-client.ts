@@ -21,7 +21,7 @@ export interface TeacherClientOptions {
   connectTimeoutMs?: number;
 }
 
-export interface InferOptions { temperature?: number; topK?: number; fp16?: boolean }
+export interface InferOptions { temperature?: number; topK?: number; sample?: boolean; fp16?: boolean }
 
 export class TeacherError extends Error {
   override name = 'TeacherError';
@@ -67,7 +67,7 @@ export class TeacherClient extends EventEmitter {
     const id = this.nextId++;
     const frame = encodeFrame({
       type: 'infer', id, version: PROTOCOL_VERSION, inputs,
-      temperature: options.temperature ?? 1, top_k: options.topK ?? 0, fp16: options.fp16 ?? false,
+      temperature: options.temperature ?? 1, top_k: options.topK ?? 0, sample: options.sample ?? false, fp16: options.fp16 ?? false,
     });
     return new Promise((resolve, reject) => {
       const request: PendingRequest = { id, frame, resolve, reject, sent: false };

@@ -262,7 +262,7 @@ export class TeacherServer {
     try {
       const { logits, dims } = await batcher.submit(request);
       const vocab = dims.at(-1)!;
-      const soft = softLabels(logits, logits.length / vocab, vocab, msg.temperature, msg.top_k, msg.fp16);
+      const soft = softLabels(logits, logits.length / vocab, vocab, { temperature: msg.temperature, topK: msg.top_k, sample: msg.sample, fp16: msg.fp16 });
       conn.send({ type: 'soft', id: msg.id, version: PROTOCOL_VERSION, teacher_id: model.id, temperature: msg.temperature, dims: dims.slice(0, -1), fp16: msg.fp16, ...soft });
       this.metrics.requests.inc();
     } catch (err) {

@@ -1,9 +1,11 @@
 // From logits to what students train on: log-probabilities at a temperature, in full or as the top
 // k plus the mass of the tail.
 import { toHalfArray } from '../src/format/fp16.js';
+import { Rng } from '../src/format/rng.js';
+import { fnv1a } from '../src/format/hash.js';
 
 export interface SoftLabels {
-  format: 'full' | 'topk';
+  format: 'full' | 'topk' | 'sampled';
   log_probs: Float32Array | Uint16Array;
   indices?: Int32Array;
   tail_mass?: Float32Array;
@@ -55,8 +57,41 @@ export function topKRows(logProbs: Float32Array, rows: number, vocab: number, k:
   return { indices, values, tail };
 }
 
-export function softLabels(logits: Float32Array, rows: number, vocab: number, temperature: number, topK: number, fp16: boolean): SoftLabels {
+/**
+ * k tokens of each row drawn with replacement from its distribution (Sparse Logit Sampling, arXiv
+ * 2503.16870): the share of draws of each token is an unbiased estimate of its probability, where a
+ * renormalised top k is biased towards the head. Each row's draws are seeded by its own values, so
+ * the same input always gets the same tokens.
+ */
+export function sampleRows(logProbs: Float32Array, rows: number, vocab: number, k: number): { indices: Int32Array; tail: Float32Array } {
+  const indices = new Int32Array(rows * k);
+  const cdf = new Float64Array(vocab);
+  for (let r = 0; r < rows; r++) {
+    const row = logProbs.subarray(r * vocab, (r + 1) * vocab);
+    let total = 0;
+    for (let j = 0; j < vocab; j++) cdf[j] = total += Math.exp(row[j]!);
+    const rng = new Rng(fnv1a(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)));
+    const draws = Array.from({ length: k }, () => rng.next() * total).sort((a, b) => a - b);
+    // Sorted draws walk the cumulative distribution once.
+    let j = 0;
+    draws.forEach((u, i) => {
+      while (j < vocab - 1 && cdf[j]! <= u) j++;
+      indices[r * k + i] = j;
+    });
+  }
+  return { indices, tail: new Float32Array(rows) };
+}
+
+export interface SoftLabelRequest { temperature: number; topK: number; sample?: boolean; fp16: boolean }
+
+export function softLabels(logits: Float32Array, rows: number, vocab: number, request: SoftLabelRequest): SoftLabels {
+  const { temperature, topK, fp16 } = request;
   const logProbs = logSoftmaxRows(logits, rows, vocab, temperature);
+  if (topK > 0 && request.sample) {
+    const { indices, tail } = sampleRows(logProbs, rows, vocab, topK);
+    const weights = new Float32Array(rows * topK).fill(-Math.log(topK));
+    return { format: 'sampled', indices, tail_mass: tail, log_probs: fp16 ? toHalfArray(weights) : weights };
+  }
   if (topK > 0 && topK < vocab) {
     const { indices, values, tail } = topKRows(logProbs, rows, vocab, topK);
     return { format: 'topk', indices, tail_mass: tail, log_probs: fp16 ? toHalfArray(values) : values };

@@ -1,6 +1,6 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { int, num, readToken } from './options.js';
 import { distill } from '../../student/distill.js';
 import { trainProgress } from './progress.js';
@@ -22,6 +22,7 @@ export function addDistillCommand(program: Command): void {
     .option('--alpha <x>', 'weight of the soft loss (1 - alpha on hard labels)', num('--alpha', 1), 0.5)
     .option('--temperature <x>', 'softmax temperature of teacher and student', num('--temperature'), 2)
     .option('--top-k <n>', 'top-k soft labels for language models', int('--top-k'), 32)
+    .addOption(new Option('--soft-labels <kind>', 'language models: the teacher\'s top k tokens plus the tail, or k tokens sampled from it').choices(['topk', 'sample']).default('topk'))
     .option('--offline', 'train from the soft-label cache alone')
     .option('--no-teacher', 'the baseline: the same student on hard labels only (with --teacher: its tokenizer and labels)')
     .option('--teacher-id <sha256>', 'with --offline: which cached teacher')
@@ -40,7 +41,7 @@ export function addDistillCommand(program: Command): void {
     const baseline = o.baseline ? JSON.parse(readFileSync(o.baseline, 'utf8')) : undefined;
     const { signal, done } = interruptible();
     const report = await distill({
-      ...runOptionsOf(o), teachers, token, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK,
+      ...runOptionsOf(o), teachers, token, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK, sample: o.softLabels === 'sample',
       offline: o.offline, noTeacher, unlabeled: o.unlabeled, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
       onEvent: trainProgress(), signal,
     });

@@ -1,7 +1,7 @@
 // Deterministic subsets of labelled examples: a limit that draws every class in proportion (the first
 // items of a split can all be of one class: spam's first 200 are ham), and the fraction of labels a
 // run keeps, chosen by each example's content so that twin runs keep the same ones.
-import { fnv1a } from './split.js';
+import { fnv1a } from '../format/hash.js';
 
 /** At most `limit` examples, each class in proportion to its share (its first ones), in their order. */
 export function stratifiedLimit<T extends { label: number }>(examples: T[], limit: number): T[] {

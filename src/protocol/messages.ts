@@ -29,6 +29,8 @@ export const inferSchema = z.object({
   temperature: z.number().positive().max(100).default(1),
   /** 0 or absent: the full distribution. */
   top_k: z.number().int().nonnegative().default(0),
+  /** With top_k: top_k tokens drawn from the distribution instead of its top k (format 'sampled'). */
+  sample: z.boolean().default(false),
   fp16: z.boolean().default(false),
 });
 export const clientMessageSchema = z.discriminatedUnion('type', [helloSchema, inferSchema]);
@@ -65,13 +67,16 @@ export interface SoftMessage {
   version: number;
   teacher_id: string;
   temperature: number;
-  format: 'full' | 'topk';
+  format: 'full' | 'topk' | 'sampled';
   /** Leading dims of the distributions: [rows] or [rows, seq]. */
   dims: number[];
-  /** Log-probabilities at `temperature`: [...dims, vocab] (full) or [...dims, k] (topk); fp16 bits when `fp16`. */
+  /**
+   * Log-probabilities at `temperature`: [...dims, vocab] (full) or [...dims, k] (topk); for 'sampled',
+   * log(1/k) for each of k tokens drawn with replacement (a token drawn twice appears twice). fp16 bits when `fp16`.
+   */
   log_probs: Float32Array | Uint16Array;
   indices?: Int32Array;
-  /** Probability mass outside the top k, per distribution. */
+  /** Probability mass outside the top k, per distribution (0 for 'sampled'). */
   tail_mass?: Float32Array;
   fp16: boolean;
 }
