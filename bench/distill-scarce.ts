@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { train, type TrainJobOptions, type TrainReport } from '../src/train/job.js';
-import { distill, type DistillOptions } from '../student/distill.js';
+import { DEFAULT_TEMPERATURE, distill, type DistillOptions } from '../student/distill.js';
 import { serveTeacher } from '../teacher/server.js';
 
 interface Recipe {
@@ -45,7 +45,7 @@ const RECIPES: Record<string, Recipe> = {
 const { values } = parseArgs({ options: {
   data: { type: 'string', default: 'spam' }, seeds: { type: 'string', default: '0,1,2' }, out: { type: 'string', default: 'runs/scarce' },
   // Overrides of the recipe, for choosing it by validation accuracy.
-  'teacher-epochs': { type: 'string' }, 'few-epochs': { type: 'string' }, alpha: { type: 'string', default: '0.5' }, temperature: { type: 'string', default: '2' },
+  'teacher-epochs': { type: 'string' }, 'few-epochs': { type: 'string' }, alpha: { type: 'string', default: '0.5' }, temperature: { type: 'string' },
   only: { type: 'string', default: 'teacher,a,b,c' },
 } });
 const data = values.data!;
@@ -84,7 +84,7 @@ for (const seed of values.seeds!.split(',').map(Number)) {
   try {
     const common: Omit<DistillOptions, 'out'> = {
       data, student: recipe.student, lr: recipe.lr, seed, teachers: [server.url], cacheDir: path.join(root, 'soft-label-cache'), checkpointEvery: 100_000,
-      alpha: Number(values.alpha), temperature: Number(values.temperature),
+      alpha: Number(values.alpha), temperature: values.temperature ? Number(values.temperature) : undefined,
     };
     const few = only.has('a') ? await once(path.join(dir, 'a-few-labels'), (out) => distill({ ...common, task, noTeacher: true, epochs: recipe.fewEpochs, dataOptions: fractionOptions, out })) : undefined;
     const kd = only.has('b') ? await once(path.join(dir, 'b-distilled'), (out) => distill({ ...common, epochs: recipe.epochs, dataOptions: fractionOptions, unlabeled: [data], out })) : undefined;
@@ -105,7 +105,7 @@ for (const seed of values.seeds!.split(',').map(Number)) {
 const mean = (k: string) => rows.reduce((s, r) => s + r[k]!, 0) / Math.max(1, rows.length);
 const recovery = (x: number, r: Record<string, number>) => (x - r.a!) / (r.c! - r.a!);
 console.log(JSON.stringify({
-  date: new Date().toISOString().slice(0, 10), data, recipe, alpha: Number(values.alpha), temperature: Number(values.temperature),
+  date: new Date().toISOString().slice(0, 10), data, recipe, alpha: Number(values.alpha), temperature: values.temperature ? Number(values.temperature) : `${DEFAULT_TEMPERATURE[task]} (the task's default)`,
   pretrained: pretrained ? { steps: pretrained.steps, validation_loss: pretrained.validation.loss, train_seconds: pretrained.train_seconds } : null,
   seeds: rows.map((r) => ({ ...r, b_recovery: recovery(r.b!, r), teacher_recovery: recovery(r.teacher!, r), b_minus_a: r.b! - r.a! })),
   mean: { teacher: mean('teacher'), a: mean('a'), b: mean('b'), c: mean('c'), teacher_validation: mean('teacher_validation'), a_validation: mean('a_validation'), b_validation: mean('b_validation'), c_validation: mean('c_validation') },

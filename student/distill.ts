@@ -17,6 +17,18 @@ export const STUDENT_PRESETS: Record<Task, string> = {
 };
 
 /**
+ * Temperature by task. A text classifier's teacher is sure of almost every training example; at
+ * T 2 the student's confident answers are softened too, so every example it already gets right
+ * keeps a gradient, and under AdamW those drown the few it gets wrong (bench/RESULTS.md, "The spam
+ * recipe"). At T 1 they fall silent as with hard labels.
+ */
+export const DEFAULT_TEMPERATURE: Record<Task, number> = {
+  classify: 1,
+  lm: 2,
+  image: 2,
+};
+
+/**
  * The run's own settings mean what they mean for `minnow train` (TrainJobOptions); the student's
  * architecture is `student`, and its tokenizer is the teacher's.
  */
@@ -29,6 +41,7 @@ export interface DistillOptions extends Omit<TrainJobOptions, 'task' | 'model' |
   /** Student spec or preset (default by task: student-tiny, student-lm-tiny, student-image; with initFrom, the file's). */
   student?: string;
   alpha?: number;
+  /** Softmax temperature of teacher and student (default by task: DEFAULT_TEMPERATURE). */
   temperature?: number;
   /** Top-k soft labels for language models (classifiers always get full distributions). */
   topK?: number;
@@ -68,7 +81,7 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
   if (options.augment && options.offline) throw new Error('--augment needs the teacher for every new view of an example; it cannot run --offline');
   return SoftLabelSource.open({
     teachers: online ? options.teachers! : [], token: options.token, teacherId: saved?.teacherId ?? options.teacherId,
-    cacheDir: options.cacheDir ?? defaultCacheDir(), temperature: saved?.temperature ?? options.temperature ?? 2,
+    cacheDir: options.cacheDir ?? defaultCacheDir(), temperature: saved?.temperature ?? options.temperature ?? ((task) => DEFAULT_TEMPERATURE[task]),
     topK: saved?.topK ?? options.topK, sample: saved ? saved.sample : options.sample, cache: !options.augment, prefetch: options.prefetch,
   });
 }
@@ -122,7 +135,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
   try {
     const task = taskOf(options, source?.info, (resumed?.config.run as { task?: Task } | undefined)?.task);
     const settings: DistillSettings = {
-      alpha: saved?.alpha ?? options.alpha ?? 0.5, temperature: saved?.temperature ?? options.temperature ?? 2,
+      alpha: saved?.alpha ?? options.alpha ?? 0.5, temperature: saved?.temperature ?? source?.temperature ?? options.temperature ?? DEFAULT_TEMPERATURE[task],
       topK: source?.topK ?? (task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0), noTeacher,
       sample: source?.sampled,
       partlyLabelled: saved ? saved.partlyLabelled : Boolean(options.unlabeled?.length),

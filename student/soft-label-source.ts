@@ -7,6 +7,7 @@ import { TEACHER_INPUTS } from '../src/train/distill-loss.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { fromHalfArray } from '../src/format/fp16.js';
 import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
+import type { Task } from '../src/format/metadata.js';
 import { TeacherClient, TeacherError } from './teacher-client.js';
 import { softLabelProblem } from './soft-label-checks.js';
 import { SoftLabelCache, inputDigest } from './soft-label-cache.js';
@@ -19,7 +20,8 @@ export interface SoftLabelSourceOptions {
   /** Refuse any other teacher (and, offline, pick this one's cache). */
   teacherId?: string;
   cacheDir: string;
-  temperature: number;
+  /** The temperature of the soft labels, or how to choose it from the teacher's task. */
+  temperature: number | ((task: Task) => number);
   /** Top-k soft labels from a language-model teacher (default 32); classifier teachers send full distributions. */
   topK?: number;
   /** Language models: topK tokens drawn from the teacher's distribution instead of its top k. */
@@ -71,6 +73,8 @@ export class SoftLabelSource implements SoftLabelFeed {
     private readonly client: TeacherClient | undefined,
     private readonly cache: SoftLabelCache | undefined,
     private readonly options: SoftLabelSourceOptions,
+    /** The temperature the teacher is asked for. */
+    readonly temperature: number,
   ) {
     const pre = info.preprocessing ? (JSON.parse(info.preprocessing) as { pad_id?: number }) : {};
     this.padId = pre.pad_id ?? 0;
@@ -94,8 +98,9 @@ export class SoftLabelSource implements SoftLabelFeed {
       info = await SoftLabelCache.loadInfo(options.cacheDir, options.teacherId);
     }
     const sampled = Boolean(options.sample) && info.task === 'lm';
-    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, options.temperature, SoftLabelSource.topKFor(info, options), sampled) : undefined;
-    return new SoftLabelSource(info, client, cache, options);
+    const temperature = typeof options.temperature === 'number' ? options.temperature : options.temperature(info.task as Task);
+    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, temperature, SoftLabelSource.topKFor(info, options), sampled) : undefined;
+    return new SoftLabelSource(info, client, cache, options, temperature);
   }
 
   get stats(): { hits: number; misses: number } {
@@ -111,7 +116,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     if (missing.length) {
       if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first`);
       const request = stackRows(missing.map((i) => rows[i]!), this.padId);
-      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.options.temperature, topK: this.topK, sample: this.sampled });
+      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.temperature, topK: this.topK, sample: this.sampled });
       const answers = splitFeeds(feedsOf(msg), missing.length);
       this.check(answers, missing.map((i) => digests[i]!));
       const stored = new Set<string>();

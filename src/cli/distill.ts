@@ -20,7 +20,7 @@ export function addDistillCommand(program: Command): void {
     .option('--task <task>', 'classify, lm or image (only needed with --no-teacher)')
     .option('--student <spec>', 'student preset or spec (default: student-tiny, student-lm-tiny or student-image by task)')
     .option('--alpha <x>', 'weight of the soft loss (1 - alpha on hard labels)', num('--alpha', 1), 0.5)
-    .option('--temperature <x>', 'softmax temperature of teacher and student', num('--temperature'), 2)
+    .option('--temperature <x>', 'softmax temperature of teacher and student (default: 1 for text classifiers, 2 for images and language models)', num('--temperature'))
     .option('--top-k <n>', 'top-k soft labels for language models', int('--top-k'), 32)
     .addOption(new Option('--soft-labels <kind>', 'language models: the teacher\'s top k tokens plus the tail, or k tokens sampled from it').choices(['topk', 'sample']).default('topk'))
     .option('--offline', 'train from the soft-label cache alone')

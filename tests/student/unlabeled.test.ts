@@ -60,6 +60,8 @@ describe('distill --unlabeled', () => {
     onlineOut = tmp();
     const report = await distill({ ...options, teachers: [server.url], out: onlineOut });
     expect(report.train_examples).toEqual({ labelled, unlabelled });
+    // A text classifier's soft labels default to temperature 1 (DEFAULT_TEMPERATURE).
+    expect(report.distillation).toMatchObject({ alpha: 0.5, temperature: 1 });
     expect(report.steps).toBe(2 * Math.ceil((labelled + unlabelled) / 16));
     const d = report.distillation as { cache_misses: number };
     expect(d.cache_misses).toBeGreaterThanOrEqual(labelled + unlabelled - 5); // duplicate mails are asked once
