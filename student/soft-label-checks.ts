@@ -21,7 +21,7 @@ export function softLabelProblem(feeds: Record<string, Tensor>, rows: number, op
   const tail = feeds[TEACHER_INPUTS.tailMass]?.data as Float32Array | undefined;
   const bad = lp.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) return `its soft labels hold ${lp[bad]} (row ${Math.floor(bad / (lp.length / rows))})`;
-  if (tail?.some((v) => !Number.isFinite(v))) return 'its tail masses are not finite';
+  if (tail?.some((v) => !Number.isFinite(v))) return 'its distributions are not finite (NaN or Inf logits)';
   const width = feeds[TEACHER_INPUTS.logProbs]!.dims.at(-1)!;
   const positions = lp.length / width;
   let flat = 0;

@@ -114,9 +114,10 @@ export class SoftLabelSource implements SoftLabelFeed {
     const parts = await Promise.all(digests.map((d) => this.cache?.get(d)));
     const missing = parts.flatMap((p, i) => (p ? [] : [i]));
     if (missing.length) {
-      if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first`);
+      if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first, or give the --temperature and --top-k the cache was filled with`);
       const request = stackRows(missing.map((i) => rows[i]!), this.padId);
       const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.temperature, topK: this.topK, sample: this.sampled });
+      this.checkKind(msg);
       const answers = splitFeeds(feedsOf(msg), missing.length);
       this.check(answers, missing.map((i) => digests[i]!));
       const stored = new Set<string>();
@@ -128,6 +129,17 @@ export class SoftLabelSource implements SoftLabelFeed {
       });
     }
     return joinFeeds(parts as Record<string, Tensor>[]);
+  }
+
+  /** A teacher that predates a request field ignores it: refuse answers of another kind than asked for. */
+  private checkKind(msg: SoftMessage): void {
+    const who = `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)})`;
+    if (this.sampled && msg.format !== 'sampled') {
+      throw new TeacherError('bad_soft_labels', `${who} answered ${msg.format} soft labels to a request for sampled ones; upgrade its minnow or distill with --soft-labels topk`);
+    }
+    if (msg.temperature !== this.temperature) {
+      throw new TeacherError('bad_soft_labels', `${who} answered at temperature ${msg.temperature}, not the ${this.temperature} asked for; upgrade its minnow`);
+    }
   }
 
   /**

@@ -65,11 +65,14 @@ export function topKRows(logProbs: Float32Array, rows: number, vocab: number, k:
  */
 export function sampleRows(logProbs: Float32Array, rows: number, vocab: number, k: number): { indices: Int32Array; tail: Float32Array } {
   const indices = new Int32Array(rows * k);
+  const tail = new Float32Array(rows);
   const cdf = new Float64Array(vocab);
   for (let r = 0; r < rows; r++) {
     const row = logProbs.subarray(r * vocab, (r + 1) * vocab);
     let total = 0;
     for (let j = 0; j < vocab; j++) cdf[j] = total += Math.exp(row[j]!);
+    // NaN logits would draw token 0 every time, finite and wrong: pass the NaN on for the student's check.
+    if (!Number.isFinite(total)) tail[r] = NaN;
     const rng = new Rng(fnv1a(new Uint8Array(row.buffer, row.byteOffset, row.byteLength)));
     const draws = Array.from({ length: k }, () => rng.next() * total).sort((a, b) => a - b);
     // Sorted draws walk the cumulative distribution once.
@@ -79,7 +82,7 @@ export function sampleRows(logProbs: Float32Array, rows: number, vocab: number, 
       indices[r * k + i] = j;
     });
   }
-  return { indices, tail: new Float32Array(rows) };
+  return { indices, tail };
 }
 
 export interface SoftLabelRequest { temperature: number; topK: number; sample?: boolean; fp16: boolean }

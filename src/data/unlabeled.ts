@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Task } from '../format/metadata.js';
-import { BUILTIN_DATASETS, DataError, loadDataset, parseCsvRecords, taskOfData, type ImageExample, type LoadOptions } from './datasets.js';
+import { BUILTIN_DATASETS, DataError, loadDataset, parseCsvRecords, taskOfData, type Dataset, type ImageExample, type LoadOptions, type TextExample } from './datasets.js';
 import { readIdx } from './idx.js';
 
 /** The label of an example nobody labelled: the hard loss skips it (PyTorch's ignore_index). */
@@ -24,17 +24,26 @@ export interface UnlabeledSet {
 
 const empty = (name: string, kind: UnlabeledSet['kind']): UnlabeledSet => ({ name, kind, texts: [], images: [], labelsIgnored: false });
 
-/** A built-in set's training split; the run's own data gives what --labels-fraction withheld. */
-function builtin(source: string, labelled: { data: string; options: LoadOptions }): UnlabeledSet {
+function setOf(name: string, data: Dataset, pool: (TextExample | ImageExample)[], labelsIgnored: boolean): UnlabeledSet {
+  if (data.task === 'image') return { ...empty(name, 'image'), images: (pool as ImageExample[]).map((e) => e.pixels), shape: data.shape, labelsIgnored };
+  return { ...empty(name, 'text'), texts: (pool as TextExample[]).map((e) => e.text), labelsIgnored };
+}
+
+/** The run's own --data (a name or the same path): the training examples whose labels --labels-fraction set aside. */
+function withheld(source: string, task: Task, labelled: { data: string; options: LoadOptions }): UnlabeledSet {
+  if ((labelled.options.labelsFraction ?? 1) === 1) throw new DataError(`--unlabeled ${source} is the run's own --data, whose labels it uses; give --labels-fraction to set some aside`);
+  const data = loadDataset(labelled.data, task, labelled.options);
+  if (data.task === 'lm') throw new Error('unreachable: a classification or image set loaded as a corpus');
+  return setOf(source, data, data.withheld ?? [], false);
+}
+
+/** A built-in set's training split, its labels ignored. */
+function builtin(source: string, options: LoadOptions): UnlabeledSet {
   const task = taskOfData(source);
   if (task === 'lm') throw new DataError(`--unlabeled ${source}: a corpus has no examples to label; give classification or image data`);
-  const own = source === labelled.data;
-  if (own && (labelled.options.labelsFraction ?? 1) === 1) throw new DataError(`--unlabeled ${source} is the run's own --data, whose labels it uses; give --labels-fraction to set some aside`);
-  const data = loadDataset(source, task, own ? labelled.options : { ...labelled.options, labelsFraction: undefined });
+  const data = loadDataset(source, task, { ...options, labelsFraction: undefined });
   if (data.task === 'lm') throw new Error('unreachable: a classification or image set loaded as a corpus');
-  const pool = own ? data.withheld ?? [] : data.splits.train;
-  if (data.task === 'image') return { ...empty(source, 'image'), images: (pool as ImageExample[]).map((e) => e.pixels), shape: data.shape, labelsIgnored: !own };
-  return { ...empty(source, 'text'), texts: pool.map((e) => (e as { text: string }).text), labelsIgnored: !own };
+  return setOf(source, data, data.splits.train, true);
 }
 
 function jsonl(file: string): UnlabeledSet {
@@ -59,15 +68,20 @@ function csv(file: string): UnlabeledSet {
   return { ...empty(path.basename(file), 'text'), texts: rows.map((r) => r[ti] ?? ''), labelsIgnored: header.includes('label') };
 }
 
+const IMAGES = /(images\.idx|images-idx3-ubyte)(\.gz)?$/;
+const LABELS = /(labels\.idx|labels-idx1-ubyte)(\.gz)?$/;
+
 /** An IDX images file, or a directory holding images.idx(.gz); a labels file beside them is ignored. */
 function idx(source: string): UnlabeledSet {
   const dir = statSync(source).isDirectory() ? source : path.dirname(source);
-  const file = statSync(source).isDirectory() ? readdirSync(dir).map((f) => path.join(dir, f)).find((f) => /images\.idx(\.gz)?$/.test(f)) : source;
-  if (!file) throw new DataError(`${source}: no images.idx (or .idx.gz) found`);
+  // MNIST's own names too (train-images-idx3-ubyte.gz), the training images before t10k's.
+  const candidates = readdirSync(dir).filter((f) => IMAGES.test(f)).sort((a, b) => Number(b.includes('train')) - Number(a.includes('train')));
+  const file = statSync(source).isDirectory() ? (candidates[0] && path.join(dir, candidates[0])) : source;
+  if (!file) throw new DataError(`${source}: no images.idx or *-images-idx3-ubyte (or .gz) found`);
   const x = readIdx(file);
   const [n, h, w] = x.dims as [number, number, number];
   const images = Array.from({ length: n }, (_, i) => Float32Array.from(x.data.subarray(i * h * w, (i + 1) * h * w) as Uint8Array, (v) => v / 255));
-  const labelsIgnored = readdirSync(dir).some((f) => /labels\.idx(\.gz)?$/.test(f));
+  const labelsIgnored = readdirSync(dir).some((f) => LABELS.test(f));
   return { ...empty(path.basename(source), 'image'), images, shape: [1, h, w], labelsIgnored };
 }
 
@@ -89,7 +103,9 @@ export function loadUnlabeled(source: string, task: Task, labelled: { data: stri
   const isBuiltin = (BUILTIN_DATASETS as readonly string[]).includes(source);
   // A built-in set's kind is known before its (large) files are read.
   if (isBuiltin && (taskOfData(source) === 'image') !== (wanted === 'image')) throw mismatch(wanted === 'image' ? 'text' : 'image');
-  const set = isBuiltin ? builtin(source, labelled) : fromFile(source);
+  // The --data file itself would bring its validation and test inputs into training.
+  const own = source === labelled.data || (existsSync(source) && existsSync(labelled.data) && path.resolve(source) === path.resolve(labelled.data));
+  const set = own ? withheld(source, task, labelled) : isBuiltin ? builtin(source, labelled.options) : fromFile(source);
   if (set.kind !== wanted) throw mismatch(set.kind);
   if (set.texts.length + set.images.length === 0) throw new DataError(`--unlabeled ${source} holds no examples`);
   return set;

@@ -111,6 +111,35 @@ describe('--unlabeled sources', () => {
     expect(() => loadUnlabeled('spam', 'classify', { data: 'spam', options: {} })).toThrow(/run's own --data.*--labels-fraction/);
   });
 
+  it('the run\'s own --data file gives only its withheld training examples, never validation or test ones', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'mails.jsonl');
+    const mails = Array.from({ length: 400 }, (_, i) => JSON.stringify({ text: `mail number ${i} ${i % 3 ? 'see you at lunch' : 'WIN cash now'}`, label: i % 3 ? 'ham' : 'spam' }));
+    writeFileSync(file, mails.join('\n') + '\n');
+    const options = { labelsFraction: 0.25 };
+    const data = loadDataset(file, 'classify', options);
+    if (data.task !== 'classify') throw new Error('unreachable');
+    // The same file by another spelling of its path.
+    const own = loadUnlabeled(path.join(dir, '.', 'mails.jsonl'), 'classify', { data: file, options });
+    expect(own.labelsIgnored).toBe(false);
+    expect(own.texts.sort()).toEqual((data.withheld as TextExample[]).map((e) => e.text).sort());
+    const heldOut = new Set([...data.splits.validation, ...data.splits.test].map((e) => (e as TextExample).text));
+    expect(heldOut.size).toBeGreaterThan(0);
+    expect(own.texts.filter((t) => heldOut.has(t))).toEqual([]);
+    expect(() => loadUnlabeled(file, 'classify', { data: file, options: {} })).toThrow(/run's own --data.*--labels-fraction/);
+  });
+
+  it('IDX images under MNIST\'s own file names, the training images first', () => {
+    const dir = tmp();
+    const idx = (n: number, fill: number) => new Uint8Array([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, 1, 0, 0, 0, 2, ...Array(n * 2).fill(fill)]);
+    writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idx(1, 0));
+    writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idx(3, 255));
+    writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]));
+    const set = loadUnlabeled(dir, 'image', { data: 'fashion-mnist', options: {} });
+    expect(set).toMatchObject({ kind: 'image', shape: [1, 1, 2], labelsIgnored: true });
+    expect(set.images.map((x) => [...x])).toEqual([[1, 1], [1, 1], [1, 1]]);
+  });
+
   it('refuses an empty set, the wrong kind of input, corpora and missing paths in one line', () => {
     const dir = tmp();
     writeFileSync(path.join(dir, 'empty.jsonl'), '\n');

@@ -12,6 +12,7 @@ import { createSession, run } from '../../src/onnx/runtime.js';
 import { grad } from '../../src/autodiff/grad.js';
 import { distillationLoss, TEACHER_INPUTS } from '../../src/train/distill-loss.js';
 import { ids, writeTeacherModel } from '../helpers/teacher-fixture.js';
+import { softLabelProblem } from '../../student/soft-label-checks.js';
 
 const VOCAB = 4096;
 let server: TeacherServer;
@@ -63,6 +64,15 @@ describe('sampled soft labels', () => {
     expect(share[4]).toBe(0); // a token of probability 0 is never drawn
     expect(tail[0]).toBe(0);
     expect([...sampleRows(lp, 1, 5, 32).indices]).toEqual([...sampleRows(lp, 1, 5, 32).indices]);
+  });
+
+  it('a row of NaN logits is passed on as a NaN tail, not as draws of token 0, and the student\'s check names it', () => {
+    const rows = Float32Array.from([...lp, ...logSoftmaxRows(Float32Array.of(1, NaN, 0, 0, 0), 1, 5, 1)]);
+    const { tail } = sampleRows(rows, 2, 5, 8);
+    expect(tail[0]).toBe(0);
+    expect(tail[1]).toBeNaN();
+    const feeds = { [TEACHER_INPUTS.logProbs]: new Tensor('float32', [2, 8], new Float32Array(16).fill(-Math.log(8))), [TEACHER_INPUTS.tailMass]: new Tensor('float32', [2], tail) };
+    expect(softLabelProblem(feeds, 2, { sampled: true })).toMatch(/not finite \(NaN or Inf logits\)/);
   });
 
   it('through the distillation loss, their gradient estimates the full distribution\'s without the top-k bias', async () => {
