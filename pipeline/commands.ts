@@ -3,6 +3,7 @@
 import type { StructuredTargets } from '../src/nn/kinds/index.js';
 import type { Context } from './context.js';
 import type { TeacherResult } from './stages/teacher.js';
+import type { ModelEntry } from './stages/evaluate.js';
 import { cacheDir, type DistillResult } from './stages/distill.js';
 import type { CompressResult } from './stages/compress.js';
 
@@ -46,7 +47,8 @@ function compressCommands(ctx: Context, compressed: CompressResult, url: string,
   ];
 }
 
-export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: DistillResult, compressed: CompressResult): Commands {
+/** `measured`: the files the evaluate stage measured, each of which gets its `minnow eval`. */
+export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: DistillResult, compressed: CompressResult, measured: ModelEntry[]): Commands {
   const o = ctx.options;
   const limit = ctx.dataOptions.limit ? ['--limit', ctx.dataOptions.limit] : [];
   const machine = [...flag('--device', o.device && o.device !== 'cpu' ? o.device : undefined), ...flag('--threads', o.threads)];
@@ -54,7 +56,6 @@ export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: Dis
   const url = teacher.url ?? 'ws://127.0.0.1:7070';
   const t = ctx.recipe.teacher, s = ctx.recipe.student;
   const run = ['--epochs', s.epochs, '--lr', s.lr, '--batch', s.batch, '--cache', cacheDir(ctx)];
-  const files = [teacher.model, distilled.student.model, distilled.twin.model, ...compressed.candidates.filter((c) => c.name !== 'fp32').map((c) => c.file)];
   return {
     pipeline: [cmd('pipeline', '--data', o.data, ...flag('--task', o.task), ...flag('--teacher-model', o.teacherModel), ...flag('--teacher', o.teacherUrl),
       ...flag('--teacher-spec', o.teacherSpec), ...flag('--student', o.student), o.quick && '--quick', ...limit, ...flag('--seed', o.seed || undefined), ...machine, '--out', o.out)],
@@ -67,6 +68,6 @@ export function commandsFor(ctx: Context, teacher: TeacherResult, distilled: Dis
       cmd('distill', '--teacher', url, '--no-teacher', ...data, '--student', distilled.spec, ...run, '--out', ctx.dir('distill', 'twin')),
     ],
     compress: compressCommands(ctx, compressed, url, data),
-    evaluate: files.flatMap((f) => (f ? [cmd('eval', f, '--data', o.data, ...limit, '--split', ctx.task === 'lm' ? 'validation' : 'test')] : [])),
+    evaluate: measured.map((e) => cmd('eval', e.file, '--data', o.data, ...limit, '--split', ctx.task === 'lm' ? 'validation' : 'test')),
   };
 }

@@ -58,7 +58,6 @@ ${use}`;
 }
 
 export interface ReportInputs {
-  stages: Partial<Record<StageName, StageSummary>>;
   models: Measured[];
   shipped: string;
   curves: PipelineReport['curves'];
@@ -77,11 +76,10 @@ function shippedOf(ctx: Context, inputs: ReportInputs): PipelineReport['shipped'
 }
 
 export async function reportStage(ctx: Context, inputs: ReportInputs): Promise<StepRun<PipelineReport>> {
-  const { stages, ...rest } = inputs;
-  return step(ctx.dir('report'), { digest: digestOf({ ...rest, where: ctx.where }) }, async () => {
+  return step(ctx.dir('report'), { digest: digestOf({ ...inputs, where: ctx.where }) }, async () => {
     const report: PipelineReport = {
       minnow: inputs.version, created: new Date().toISOString(), data: ctx.options.data, task: ctx.task, quick: Boolean(ctx.options.quick), out: ctx.out,
-      metricName: ctx.task === 'lm' ? 'val_loss' : 'accuracy', stages, models: inputs.models, shipped: shippedOf(ctx, inputs),
+      metricName: ctx.task === 'lm' ? 'val_loss' : 'accuracy', stages: {} /* this run's, filled in by runPipeline */, models: inputs.models, shipped: shippedOf(ctx, inputs),
       curves: inputs.curves, commands: inputs.commands, snippet: snippet(ctx.task),
     };
     await copyFile(inputs.models.find((m) => m.name === inputs.shipped)!.file, report.shipped.file);

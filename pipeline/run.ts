@@ -2,7 +2,7 @@
 // stage writes under DIR/<stage>/, is skipped when its inputs and options are unchanged, and resumes
 // after an interruption; the teacher server it starts is stopped however the run ends.
 import { existsSync, mkdirSync } from 'node:fs';
-import { BUILTIN_DATASETS, DataError, taskOfData } from '../src/data/datasets.js';
+import { checkDataExists, DataError, taskOfData } from '../src/data/datasets.js';
 import type { Task } from '../src/format/metadata.js';
 import { checkArchForTask, parseModelSpec } from '../src/nn/spec.js';
 import { packageVersion } from '../src/util/version.js';
@@ -42,9 +42,7 @@ function checkOptions(options: PipelineOptions, task: Task, recipe: Recipe): voi
   if (options.teacherModel && options.teacherUrl) throw new DataError('give --teacher-model or --teacher, not both');
   if (options.teacherModel && !existsSync(options.teacherModel)) throw new DataError(`--teacher-model ${options.teacherModel} not found`);
   if (options.teacherUrl && !/^wss?:\/\//.test(options.teacherUrl)) throw new DataError(`--teacher ${options.teacherUrl}: expected ws://HOST:PORT`);
-  if (!(BUILTIN_DATASETS as readonly string[]).includes(options.data) && !existsSync(options.data)) {
-    throw new DataError(`data '${options.data}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
-  }
+  checkDataExists(options.data);
   for (const spec of [recipe.teacher.spec, options.student ?? recipe.student.spec]) checkArchForTask(parseModelSpec(spec), task, spec);
 }
 
@@ -85,12 +83,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
   mkdirSync(options.out, { recursive: true });
   const summaries: Summaries = {};
   const { teacher, distilled, compressed } = await trainStages(ctx, summaries);
-  const models = await stage(ctx, summaries, 'evaluate', () => evaluateStage(ctx, modelsToMeasure(teacher, distilled, compressed)), describe.evaluate);
+  const measured = modelsToMeasure(teacher, distilled, compressed);
+  const models = await stage(ctx, summaries, 'evaluate', () => evaluateStage(ctx, measured), describe.evaluate);
   const curves = [teacher.run && curvesOf(teacher.run, 'teacher', task), curvesOf(distilled.student.run, 'student', task), curvesOf(distilled.twin.run, 'twin', task)].filter((c) => !!c);
   const report = await stage(ctx, summaries, 'report', () => reportStage(ctx, {
-    stages: {}, models, shipped: compressed.shipped === 'fp32' ? 'student' : compressed.shipped, version: packageVersion(),
+    models, shipped: compressed.shipped === 'fp32' ? 'student' : compressed.shipped, version: packageVersion(),
     curves: { training: curves.flatMap((c) => c.training), validation: curves.flatMap((c) => c.validation) },
-    commands: commandsFor(ctx, teacher, distilled, compressed),
+    commands: commandsFor(ctx, teacher, distilled, compressed, measured),
   }), describe.report(ctx));
   // The report's stage table is this run's (stages skipped now are shown as skipped), in stage order.
   const final = { ...report, stages: Object.fromEntries(STAGES.flatMap((s) => (summaries[s] ? [[s, summaries[s]]] : []))) };

@@ -61,11 +61,20 @@ function mostDrawn(draws: BigInt64Array): number {
   return Number(best);
 }
 
+/** What a source asks its teacher for, settled once from the teacher's task. */
+interface Request {
+  /** The temperature of the soft labels. */
+  temperature: number;
+  /** The k most likely tokens plus the tail, or (0) full distributions. */
+  topK: number;
+  /** Whether the k tokens are drawn from the teacher's distribution rather than its top k. */
+  sampled: boolean;
+}
+
 export class SoftLabelSource implements SoftLabelFeed {
   private readonly padId: number;
-  /** What the source asks for: the k most likely tokens plus the tail, or (0) full distributions. */
+  readonly temperature: number;
   readonly topK: number;
-  /** Whether the k tokens are drawn from the teacher's distribution rather than its top k. */
   readonly sampled: boolean;
 
   private constructor(
@@ -73,17 +82,11 @@ export class SoftLabelSource implements SoftLabelFeed {
     private readonly client: TeacherClient | undefined,
     private readonly cache: SoftLabelCache | undefined,
     private readonly options: SoftLabelSourceOptions,
-    /** The temperature the teacher is asked for. */
-    readonly temperature: number,
+    request: Request,
   ) {
     const pre = info.preprocessing ? (JSON.parse(info.preprocessing) as { pad_id?: number }) : {};
     this.padId = pre.pad_id ?? 0;
-    this.topK = SoftLabelSource.topKFor(info, options);
-    this.sampled = Boolean(options.sample) && this.topK > 0;
-  }
-
-  private static topKFor(info: InfoMessage, options: SoftLabelSourceOptions): number {
-    return info.task === 'lm' ? (options.topK ?? 32) : 0;
+    ({ temperature: this.temperature, topK: this.topK, sampled: this.sampled } = request);
   }
 
   /** Connects to the teachers (and records their info with the cache), or reads a cached teacher's info offline. */
@@ -97,10 +100,18 @@ export class SoftLabelSource implements SoftLabelFeed {
     } else {
       info = await SoftLabelCache.loadInfo(options.cacheDir, options.teacherId);
     }
-    const sampled = Boolean(options.sample) && info.task === 'lm';
-    const temperature = typeof options.temperature === 'number' ? options.temperature : options.temperature(info.task as Task);
-    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, temperature, SoftLabelSource.topKFor(info, options), sampled) : undefined;
-    return new SoftLabelSource(info, client, cache, options, temperature);
+    const topK = info.task === 'lm' ? (options.topK ?? 32) : 0;
+    const request: Request = {
+      temperature: typeof options.temperature === 'number' ? options.temperature : options.temperature(info.task as Task),
+      topK, sampled: Boolean(options.sample) && topK > 0,
+    };
+    const cache = options.cache ? new SoftLabelCache(options.cacheDir, info.teacher_id, request.temperature, topK, request.sampled) : undefined;
+    return new SoftLabelSource(info, client, cache, options, request);
+  }
+
+  /** How errors name the teacher: its URL and the start of its id. */
+  private get teacherName(): string {
+    return `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)})`;
   }
 
   get stats(): { hits: number; misses: number } {
@@ -133,7 +144,7 @@ export class SoftLabelSource implements SoftLabelFeed {
 
   /** A teacher that predates a request field ignores it: refuse answers of another kind than asked for. */
   private checkKind(msg: SoftMessage): void {
-    const who = `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)})`;
+    const who = this.teacherName;
     if (this.sampled && msg.format !== 'sampled') {
       throw new TeacherError('bad_soft_labels', `${who} answered ${msg.format} soft labels to a request for sampled ones; upgrade its minnow or distill with --soft-labels topk`);
     }
@@ -151,7 +162,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     digests.forEach((d, j) => { if (!first.has(d)) first.set(d, answers[j]!); });
     const problem = softLabelProblem(joinFeeds([...first.values()]), first.size, { sampled: this.sampled });
     if (problem) {
-      throw new TeacherError('bad_soft_labels', `teacher ${this.client!.url} (${this.info.teacher_id.slice(0, 12)}): ${problem}; check it with minnow eval before distilling from it`);
+      throw new TeacherError('bad_soft_labels', `${this.teacherName}: ${problem}; check it with minnow eval before distilling from it`);
     }
   }
 

@@ -1,7 +1,7 @@
 // Stage 5: every model file through the runtime SDK (minnow/runtime), as an app would run it: its
 // test accuracy (validation loss for language models), bytes, parameters, and p50 latency at batch 1
 // in onnxruntime-node and in onnxruntime-web (wasm), one thread each.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { loadModel, type Model, type OrtLike } from '../../runtime/index.js';
@@ -103,7 +103,7 @@ async function withModel<T>(bytes: Uint8Array, ort: OrtLike, threads: number | u
   try { return await use(model); } finally { await model.dispose(); }
 }
 
-async function measure(ctx: Context, entry: ModelEntry, data: Dataset): Promise<Measured> {
+async function measure(ctx: Context, entry: ModelEntry & { sha256: string }, data: Dataset): Promise<Measured> {
   const bytes = new Uint8Array(readFileSync(entry.file));
   const runs = ctx.recipe.latencyRuns;
   const node = await withModel(bytes, nodeOrt, 1, async (model) => ({
@@ -113,17 +113,18 @@ async function measure(ctx: Context, entry: ModelEntry, data: Dataset): Promise<
   // onnxruntime-web takes its threads from ort.env (one, set above).
   const webMs = await withModel(bytes, webOrt, undefined, (model) => p50(oneCall(model, data, webOrt), runs));
   return {
-    ...entry, bytes: statSync(entry.file).size, sha256: fileDigest(entry.file), metric: node.metric,
+    ...entry, bytes: bytes.length, metric: node.metric,
     metricName: data.task === 'lm' ? 'val_loss' : 'accuracy', p50NodeMs: node.ms, p50WebMs: webMs,
   };
 }
 
 export async function evaluateStage(ctx: Context, entries: ModelEntry[]): Promise<StepRun<Measured[]>> {
-  const inputs = { stage: 'evaluate', where: ctx.where, models: entries.map((e) => ({ ...e, sha256: fileDigest(e.file) })), data: ctx.dataDigest, dataOptions: ctx.dataOptions, runs: ctx.recipe.latencyRuns };
+  const models = entries.map((e) => ({ ...e, sha256: fileDigest(e.file) }));
+  const inputs = { stage: 'evaluate', where: ctx.where, models, data: ctx.dataDigest, dataOptions: ctx.dataOptions, runs: ctx.recipe.latencyRuns };
   return step(ctx.dir('evaluate'), { digest: digestOf(inputs) }, async () => {
     const data = loadDataset(ctx.options.data, ctx.task, ctx.dataOptions);
     const measured: Measured[] = [];
-    for (const [i, entry] of entries.entries()) {
+    for (const [i, entry] of models.entries()) {
       ctx.emit({ type: 'progress', stage: 'evaluate', done: i, total: entries.length, what: entry.name });
       measured.push(await measure(ctx, entry, data));
       ctx.checkStop();

@@ -62,6 +62,17 @@ const TASKS_OF: Record<string, Task[]> = { spam: ['classify', 'lm'], 'moby-dick'
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
+/** Refuses a source that is neither a built-in set nor an existing path. */
+export function checkDataExists(source: string): void {
+  if (Object.hasOwn(TASKS_OF, source) || existsSync(source)) return;
+  throw new DataError(`data '${source}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
+}
+
+/** An IDX images file (ours or MNIST's names), or a directory of them. */
+export function isIdxPath(source: string): boolean {
+  return statSync(source).isDirectory() || /\.idx(\.gz)?$|-ubyte(\.gz)?$/.test(source);
+}
+
 /**
  * The task a data set is for when none is named: a built-in set's first, or by a path's kind
  * (.jsonl/.json/.csv: classify; .txt: lm; an IDX file or a directory of them: image).
@@ -69,10 +80,8 @@ const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Co
 export function taskOfData(source: string): Task {
   const builtin = TASKS_OF[source]?.[0];
   if (builtin) return builtin;
-  if (!existsSync(source)) {
-    throw new DataError(`data '${source}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
-  }
-  if (statSync(source).isDirectory() || /\.idx(\.gz)?$|-ubyte(\.gz)?$/.test(source)) return 'image';
+  checkDataExists(source);
+  if (isIdxPath(source)) return 'image';
   const ext = path.extname(source).toLowerCase();
   if (ext === '.jsonl' || ext === '.json' || ext === '.csv') return 'classify';
   if (ext === '.txt') return 'lm';
@@ -100,9 +109,7 @@ function loadData(source: string, task: Task, options: LoadOptions): Dataset {
       default: return loadFashionMnist(options.limit);
     }
   }
-  if (!existsSync(source)) {
-    throw new DataError(`data '${source}' not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a path to a .jsonl, .csv, .txt or IDX file`);
-  }
+  checkDataExists(source);
   return loadUserData(source, task, options);
 }
 

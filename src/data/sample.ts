@@ -3,12 +3,17 @@
 // run keeps, chosen by each example's content so that twin runs keep the same ones.
 import { fnv1a } from '../format/hash.js';
 
+/** The indices of each class's examples, in order. */
+function indicesByClass(examples: { label: number }[]): Map<number, number[]> {
+  const byClass = new Map<number, number[]>();
+  examples.forEach((e, i) => { const list = byClass.get(e.label); if (list) list.push(i); else byClass.set(e.label, [i]); });
+  return byClass;
+}
+
 /** At most `limit` examples, each class in proportion to its share (its first ones), in their order. */
 export function stratifiedLimit<T extends { label: number }>(examples: T[], limit: number): T[] {
   if (examples.length <= limit) return examples;
-  const byClass = new Map<number, number[]>();
-  examples.forEach((e, i) => { const list = byClass.get(e.label); if (list) list.push(i); else byClass.set(e.label, [i]); });
-  const classes = [...byClass.values()];
+  const classes = [...indicesByClass(examples).values()];
   const exact = classes.map((c) => (limit * c.length) / examples.length);
   const quota = exact.map(Math.floor);
   // The places left by rounding down go to the largest remainders.
@@ -24,10 +29,8 @@ export function stratifiedLimit<T extends { label: number }>(examples: T[], limi
  */
 export function keepLabels<T extends { label: number }>(examples: T[], fraction: number, content: (e: T) => string | Uint8Array): { kept: T[]; rest: T[] } {
   const hash = examples.map((e) => fnv1a(content(e)));
-  const byClass = new Map<number, number[]>();
-  examples.forEach((e, i) => { const list = byClass.get(e.label); if (list) list.push(i); else byClass.set(e.label, [i]); });
   const keep = new Set<number>();
-  for (const list of byClass.values()) {
+  for (const list of indicesByClass(examples).values()) {
     const sorted = [...list].sort((a, b) => hash[a]! - hash[b]! || a - b);
     for (const i of sorted.slice(0, Math.max(1, Math.ceil(fraction * list.length)))) keep.add(i);
   }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Task } from '../format/metadata.js';
-import { BUILTIN_DATASETS, DataError, loadDataset, parseCsvRecords, taskOfData, type Dataset, type ImageExample, type LoadOptions, type TextExample } from './datasets.js';
+import { BUILTIN_DATASETS, DataError, isIdxPath, loadDataset, parseCsvRecords, taskOfData, type Dataset, type ImageExample, type LoadOptions, type TextExample } from './datasets.js';
 import { readIdx } from './idx.js';
 
 /** The label of an example nobody labelled: the hard loss skips it (PyTorch's ignore_index). */
@@ -29,10 +29,13 @@ function setOf(name: string, data: Dataset, pool: (TextExample | ImageExample)[]
   return { ...empty(name, 'text'), texts: (pool as TextExample[]).map((e) => e.text), labelsIgnored };
 }
 
+/** The run's labelled data: its name or path, how it is read, and (where the run has read it) the data itself. */
+export interface LabelledData { data: string; options: LoadOptions; loaded?: Dataset }
+
 /** The run's own --data (a name or the same path): the training examples whose labels --labels-fraction set aside. */
-function withheld(source: string, task: Task, labelled: { data: string; options: LoadOptions }): UnlabeledSet {
+function withheld(source: string, task: Task, labelled: LabelledData): UnlabeledSet {
   if ((labelled.options.labelsFraction ?? 1) === 1) throw new DataError(`--unlabeled ${source} is the run's own --data, whose labels it uses; give --labels-fraction to set some aside`);
-  const data = loadDataset(labelled.data, task, labelled.options);
+  const data = labelled.loaded ?? loadDataset(labelled.data, task, labelled.options);
   if (data.task === 'lm') throw new Error('unreachable: a classification or image set loaded as a corpus');
   return setOf(source, data, data.withheld ?? [], false);
 }
@@ -73,10 +76,11 @@ const LABELS = /(labels\.idx|labels-idx1-ubyte)(\.gz)?$/;
 
 /** An IDX images file, or a directory holding images.idx(.gz); a labels file beside them is ignored. */
 function idx(source: string): UnlabeledSet {
-  const dir = statSync(source).isDirectory() ? source : path.dirname(source);
+  const isDir = statSync(source).isDirectory();
+  const dir = isDir ? source : path.dirname(source);
   // MNIST's own names too (train-images-idx3-ubyte.gz), the training images before t10k's.
   const candidates = readdirSync(dir).filter((f) => IMAGES.test(f)).sort((a, b) => Number(b.includes('train')) - Number(a.includes('train')));
-  const file = statSync(source).isDirectory() ? (candidates[0] && path.join(dir, candidates[0])) : source;
+  const file = isDir ? (candidates[0] && path.join(dir, candidates[0])) : source;
   if (!file) throw new DataError(`${source}: no images.idx or *-images-idx3-ubyte (or .gz) found`);
   const x = readIdx(file);
   const [n, h, w] = x.dims as [number, number, number];
@@ -87,7 +91,7 @@ function idx(source: string): UnlabeledSet {
 
 function fromFile(source: string): UnlabeledSet {
   if (!existsSync(source)) throw new DataError(`--unlabeled ${source} not found: give a built-in name (${BUILTIN_DATASETS.join(', ')}) or a .jsonl, .csv, .txt or IDX path`);
-  if (statSync(source).isDirectory() || /\.idx(\.gz)?$|-ubyte(\.gz)?$/.test(source)) return idx(source);
+  if (isIdxPath(source)) return idx(source);
   const ext = path.extname(source).toLowerCase();
   if (ext === '.jsonl' || ext === '.json') return jsonl(source);
   if (ext === '.csv') return csv(source);
@@ -96,7 +100,7 @@ function fromFile(source: string): UnlabeledSet {
 }
 
 /** The unlabelled examples of `source`, checked against the kind of input the run's task reads. */
-export function loadUnlabeled(source: string, task: Task, labelled: { data: string; options: LoadOptions }): UnlabeledSet {
+export function loadUnlabeled(source: string, task: Task, labelled: LabelledData): UnlabeledSet {
   if (task === 'lm') throw new DataError('--unlabeled: a language model has no labels to miss; add the text to its --data');
   const wanted = task === 'image' ? 'image' : 'text';
   const mismatch = (kind: UnlabeledSet['kind']) => new DataError(`--unlabeled ${source} holds ${kind === 'image' ? 'images' : 'text'}; the ${task} teacher reads ${wanted === 'image' ? 'images' : 'text'}`);

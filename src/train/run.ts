@@ -101,7 +101,7 @@ export function prepareData(run: ResolvedRun, hooks: TeacherHooks | undefined, l
 function withUnlabeled(data: Dataset, config: RunConfig, log: (m: string) => void): Dataset {
   if (!config.unlabeled?.length) return data;
   // Refuses a language model's run in one line before any set is read.
-  const sets = config.unlabeled.map((source) => loadUnlabeled(source, config.task, { data: config.data, options: config.dataOptions }));
+  const sets = config.unlabeled.map((source) => loadUnlabeled(source, config.task, { data: config.data, options: config.dataOptions, loaded: data }));
   if (data.task === 'lm') return data;
   for (const set of sets) {
     log(`--unlabeled ${set.name}: ${set.texts.length + set.images.length} examples${set.labelsIgnored ? ' (the labels it carries are ignored)' : ''}`);
