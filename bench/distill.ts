@@ -13,7 +13,7 @@ import { buildModel } from '../src/nn/models.js';
 import { encodeModel } from '../src/onnx/codec.js';
 import { META } from '../src/format/metadata.js';
 import { loadDataset } from '../src/data/datasets.js';
-import { BpeTokenizer } from '../src/data/tokenizers/index.js';
+import { tokenizerFromJSON, trainBpe } from '../src/data/tokenizers/index.js';
 import { distill } from '../student/distill.js';
 import type { TrainEvent } from '../src/train/job.js';
 
@@ -25,7 +25,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'minnow-bench-distill-'));
 // are untrained, which does not change the cost of serving them.
 const data = loadDataset('spam', 'classify', { limit: 1500 });
 if (data.task !== 'classify') throw new Error('unreachable');
-const tokenizer = BpeTokenizer.train(data.splits.train.map((e) => e.text).join('\n'), { vocabSize: 2000, minFrequency: 2 });
+const tokenizer = tokenizerFromJSON(trainBpe(data.splits.train.map((e) => e.text).join('\n'), { vocabSize: 2000, minFrequency: 2 }));
 const teacher = buildModel({ kind: 'transformer', layers: 2, dim: 128, heads: 4, ff: 512, ctx: 128 }, { task: 'classify', vocabSize: tokenizer.vocabSize, numClasses: 2 }, { seed: 1 });
 teacher.graph.metadata.set(META.task, 'classify');
 teacher.graph.metadata.set(META.labels, JSON.stringify(['ham', 'spam']));

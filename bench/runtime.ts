@@ -11,7 +11,7 @@ import { encodeModel } from '../src/onnx/codec.js';
 import { META } from '../src/format/metadata.js';
 import { graphWeightsDigest } from '../src/onnx/digest.js';
 import { loadDataset } from '../src/data/datasets.js';
-import { BpeTokenizer, CharTokenizer } from '../src/data/tokenizers/index.js';
+import { tokenizerFromJSON, trainBpe, trainChars } from '../src/data/tokenizers/index.js';
 import { loadModel } from '../runtime/index.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '300' }, tokens: { type: 'string', default: '32' } } });
@@ -21,7 +21,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 // 1. classify overhead: a spam-sized classifier (2 layers, dim 128, ctx 256, BPE 4000).
 const spam = loadDataset('spam', 'classify', { limit: 1000 });
 if (spam.task !== 'classify') throw new Error('unreachable');
-const bpe = BpeTokenizer.train(spam.splits.train.map((e) => e.text).join('\n'), { vocabSize: 4000, minFrequency: 2 });
+const bpe = tokenizerFromJSON(trainBpe(spam.splits.train.map((e) => e.text).join('\n'), { vocabSize: 4000, minFrequency: 2 }));
 const clf = buildModel({ kind: 'transformer', layers: 2, dim: 128, heads: 4, ff: 512, ctx: 256 }, { task: 'classify', vocabSize: bpe.vocabSize, numClasses: 2 }, { seed: 1 });
 for (const [k, v] of Object.entries({ [META.task]: 'classify', [META.labels]: JSON.stringify(['ham', 'spam']), [META.tokenizer]: JSON.stringify(bpe.toJSON()), [META.preprocessing]: JSON.stringify({ kind: 'text', max_length: 256, pad_id: 0, truncation: 'right' }) })) clf.graph.metadata.set(k, v);
 const clfModel = await loadModel(encodeModel(clf.graph), { ort: ort as never, truncation: 'right', threads: 1 });
@@ -42,7 +42,7 @@ for (let i = 0; i < runs; i++) {
 // 2. generation: a 4-layer char LM (dim 128, ctx 512), 256-token prompt.
 const moby = loadDataset('moby-dick', 'lm');
 if (moby.task !== 'lm') throw new Error('unreachable');
-const chars = CharTokenizer.train(moby.splits.train);
+const chars = tokenizerFromJSON(trainChars(moby.splits.train));
 const arch: TransformerConfig = { kind: 'transformer', layers: 4, dim: 128, heads: 4, ff: 512, ctx: 512 };
 const lm = buildModel(arch, { task: 'lm', vocabSize: chars.vocabSize }, { seed: 2 });
 for (const [k, v] of Object.entries({ [META.task]: 'lm', [META.tokenizer]: JSON.stringify(chars.toJSON()), [META.preprocessing]: JSON.stringify({ kind: 'text', max_length: 512, pad_id: 0, truncation: 'right' }) })) lm.graph.metadata.set(k, v);

@@ -7,7 +7,7 @@ const [file = 'data.jsonl', out = 'custom.onnx'] = process.argv.slice(2);
 const dataset = data.loadDataset(file, 'classify');
 if (dataset.task !== 'classify') throw new Error('expected classification data');
 const labels = dataset.labels;
-const tokenizer = data.CharTokenizer.train(dataset.splits.train.map((e) => e.text).join(''));
+const tokenizer = data.tokenizerFromJSON(data.trainChars(dataset.splits.train.map((e) => e.text).join('')));
 const source = (split: data.Split) => new data.TextClassificationSource(
   dataset.splits[split].map((e) => tokenizer.encode(e.text).slice(0, 64)), dataset.splits[split].map((e) => e.label), tokenizer.padId);
 

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { train } from '../train/job.js';
 import { evaluateModelFile, inspectModelFile } from '../train/evaluate.js';
 import { loadDataset } from '../data/datasets.js';
-import { BpeTokenizer, CharTokenizer } from '../data/tokenizers/index.js';
+import { trainBpe, trainChars, tokenizerFromJSON } from '../data/tokenizers/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { packageVersion } from '../util/version.js';
 import { isUserError, UsageError } from './errors.js';
@@ -91,7 +91,7 @@ export function buildProgram(): Command {
       const data = loadDataset(o.data, o.task as Task, { limit: o.limit });
       if (data.task === 'image') throw new UsageError('tokenizers are for text data sets');
       const corpus = data.task === 'lm' ? data.splits.train : data.splits.train.map((e) => e.text).join('\n');
-      const tok = o.kind === 'char' ? CharTokenizer.train(corpus) : BpeTokenizer.train(corpus, { vocabSize: o.vocabSize, minFrequency: 2 });
+      const tok = tokenizerFromJSON(o.kind === 'char' ? trainChars(corpus) : trainBpe(corpus, { vocabSize: o.vocabSize, minFrequency: 2 }));
       await writeFileAtomic(o.out, JSON.stringify(tok.toJSON()));
       process.stdout.write(JSON.stringify({ kind: tok.kind, vocab_size: tok.vocabSize, out: path.resolve(o.out) }) + '\n');
     });

@@ -6,7 +6,7 @@ import { textContext, type ArchConfig, type ModelShape } from '../nn/models.js';
 import { DEFAULT_MODEL, checkArchForTask, parseModelSpec, SpecError } from '../nn/spec.js';
 import { DataError, loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
 import { loadUnlabeled, NO_LABEL } from '../data/unlabeled.js';
-import { BpeTokenizer, CharTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
+import { trainBpe, trainChars, tokenizerFromJSON, type Tokenizer } from '../data/tokenizers/index.js';
 import type { Split } from '../data/split.js';
 import type { FakeQuantOptions } from '../compress/quantize/schemes.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -143,7 +143,7 @@ function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, l
 /** A tokenizer fitted to the training split: characters for language models, byte-level BPE otherwise. */
 function trainTokenizer(data: Exclude<Dataset, { task: 'image' }>, config: RunConfig, log: (m: string) => void): Tokenizer {
   const text = data.task === 'lm' ? data.splits.train : data.splits.train.map((e) => e.text).join('\n');
-  if ((config.tokenizer ?? (data.task === 'lm' ? 'char' : 'bpe')) === 'char') return CharTokenizer.train(text);
+  if ((config.tokenizer ?? (data.task === 'lm' ? 'char' : 'bpe')) === 'char') return tokenizerFromJSON(trainChars(text));
   log(`training a byte-level BPE tokenizer (${config.vocabSize ?? 4000} tokens) on ${text.length} characters`);
-  return BpeTokenizer.train(text, { vocabSize: config.vocabSize ?? 4000, minFrequency: 2 });
+  return tokenizerFromJSON(trainBpe(text, { vocabSize: config.vocabSize ?? 4000, minFrequency: 2 }));
 }

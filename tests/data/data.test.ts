@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { splitOf, fnv1a } from '../../src/data/split.js';
 import { parseIdx } from '../../src/data/idx.js';
 import { loadDataset, stripHeaders, parseJsonlFile, parseCsvFile, DataError, loadCorpus, taskOfData } from '../../src/data/datasets.js';
-import { BpeTokenizer, CharTokenizer, tokenizerFromJSON } from '../../src/data/tokenizers/index.js';
+import { tokenizerFromJSON, trainBpe, trainChars } from '../../src/data/tokenizers/index.js';
 import { ImageSource, LanguageModelSource, TextClassificationSource, epochOrder, iterateBatches } from '../../src/data/batching.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-data-'));
@@ -123,15 +123,19 @@ describe('user data', () => {
 describe('tokenizers', () => {
   const samples = ['hello world', 'naïve café — 東京 😀', 'tabs\tand\nnewlines  ', ''];
   it('char: round-trips and maps unknown characters to <unk>', () => {
-    const tok = CharTokenizer.train('hello world naïve café — 東京 😀 tabs\tand\nnewlines');
+    const tok = tokenizerFromJSON(trainChars('hello world naïve café — 東京 😀 tabs\tand\nnewlines'));
+    expect(tok.kind).toBe('char');
     for (const s of samples) expect(tok.decode(tok.encode(s))).toBe(s);
     expect(tok.encode('Z')).toEqual([tok.unkId]);
+    expect(tok.unkId).toBe(1);
+    expect(tok.encode('😀')).toEqual([tok.toJSON().model.vocab['😀' as never]]);
     const back = tokenizerFromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
     expect(back.encode('hello 東京')).toEqual(tok.encode('hello 東京'));
   });
   it('byte-level BPE: learns merges, round-trips any Unicode, reloads from tokenizer.json', () => {
     const corpus = 'the cat sat on the mat. the cat ate the rat. '.repeat(50);
-    const tok = BpeTokenizer.train(corpus, { vocabSize: 300 });
+    const tok = tokenizerFromJSON(trainBpe(corpus, { vocabSize: 300 }));
+    expect(tok.kind).toBe('bpe');
     expect(tok.vocabSize).toBeGreaterThan(258);
     expect(tok.encode('the cat').length).toBeLessThan('the cat'.length);
     for (const s of samples) expect(tok.decode(tok.encode(s))).toBe(s);
@@ -204,10 +208,10 @@ describe('batching', () => {
 
 describe('encode with a limit', () => {
   it('returns the first tokens only', () => {
-    const bpe = BpeTokenizer.train('the cat sat on the mat. '.repeat(40), { vocabSize: 280 });
+    const bpe = tokenizerFromJSON(trainBpe('the cat sat on the mat. '.repeat(40), { vocabSize: 280 }));
     const all = bpe.encode('the cat sat on the mat and the cat ate');
     expect(bpe.encode('the cat sat on the mat and the cat ate', 3)).toEqual(all.slice(0, 3));
-    const ch = CharTokenizer.train('abc');
+    const ch = tokenizerFromJSON(trainChars('abc'));
     expect(ch.encode('abcabc', 4)).toEqual(ch.encode('abca'));
   });
 });

@@ -5,8 +5,11 @@ export const PAD = '<pad>';
 export const UNK = '<unk>';
 const SPECIAL_TOKENS = [PAD, UNK] as const;
 
+/** What a tokenizer.json's model is: minnow trains 'bpe' and 'char'; others come from Hugging Face. */
+export type TokenizerKind = 'char' | 'bpe' | 'wordpiece' | 'unigram' | 'wordlevel';
+
 export interface Tokenizer {
-  readonly kind: 'char' | 'bpe';
+  readonly kind: TokenizerKind;
   readonly vocabSize: number;
   readonly padId: number;
   readonly unkId: number;
@@ -17,16 +20,17 @@ export interface Tokenizer {
   toJSON(): TokenizerJson;
 }
 
+/** A Hugging Face tokenizer.json: minnow writes BPE and WordLevel ones and reads them all. */
 export interface TokenizerJson {
-  version: '1.0';
-  truncation: null;
-  padding: null;
+  version: string;
+  truncation: unknown;
+  padding: unknown;
   added_tokens: { id: number; content: string; single_word: boolean; lstrip: boolean; rstrip: boolean; normalized: boolean; special: boolean }[];
-  normalizer: null;
+  normalizer: unknown;
   pre_tokenizer: unknown;
-  post_processor: null;
+  post_processor: unknown;
   decoder: unknown;
-  model: { type: 'BPE' | 'WordLevel'; vocab: Record<string, number>; merges?: string[]; unk_token?: string | null; [k: string]: unknown };
+  model: { type: string; vocab: Record<string, number> | [string, number][]; merges?: string[] | [string, string][]; unk_token?: string | null; [k: string]: unknown };
 }
 
 export function addedTokens(): TokenizerJson['added_tokens'] {
