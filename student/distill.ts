@@ -8,6 +8,7 @@ import type { Task } from '../src/format/metadata.js';
 import type { InfoMessage } from '../src/protocol/messages.js';
 import { NO_LABEL } from '../src/data/unlabeled.js';
 import { defaultCacheDir } from './soft-label-cache.js';
+import { TeacherError } from './teacher-client.js';
 import { SoftLabelSource } from './soft-label-source.js';
 
 export const STUDENT_PRESETS: Record<Task, string> = {
@@ -86,6 +87,12 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
   });
 }
 
+/** A text teacher without a tokenizer gives ids that no tokenizer here reproduces: stop before training. */
+function checkTokenizer(source: SoftLabelSource | undefined, task: Task): void {
+  if (!source || task === 'image' || source.info.tokenizer) return;
+  throw new TeacherError('no_tokenizer', `the teacher (${source.info.teacher_id.slice(0, 12)}) serves a text model without a tokenizer, so its token ids cannot be matched; serve it with 'minnow teacher serve MODEL --tokenizer tokenizer.json'`);
+}
+
 function taskOf(options: DistillOptions, info: InfoMessage | undefined, resumedTask: Task | undefined): Task {
   const task = (info?.task as Task | undefined) ?? resumedTask ?? options.task;
   if (!task) throw new Error('the task is unknown: give --teacher (its info names it) or --task');
@@ -134,6 +141,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
   const source = await openSource(options, saved, noTeacher);
   try {
     const task = taskOf(options, source?.info, (resumed?.config.run as { task?: Task } | undefined)?.task);
+    checkTokenizer(source, task);
     const settings: DistillSettings = {
       alpha: saved?.alpha ?? options.alpha ?? 0.5, temperature: saved?.temperature ?? source?.temperature ?? options.temperature ?? DEFAULT_TEMPERATURE[task],
       topK: source?.topK ?? (task === 'lm' ? (saved?.topK ?? options.topK ?? 32) : 0), noTeacher,

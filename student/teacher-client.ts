@@ -25,7 +25,7 @@ export interface InferOptions { temperature?: number; topK?: number; sample?: bo
 
 export class TeacherError extends Error {
   override name = 'TeacherError';
-  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels', message: string) { super(message); }
+  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels' | 'no_tokenizer', message: string) { super(message); }
 }
 
 interface PendingRequest {

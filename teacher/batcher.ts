@@ -115,11 +115,11 @@ export class DynamicBatcher {
   private merge(batch: Pending[], rows: number): Record<string, Tensor> {
     const feeds: Record<string, Tensor> = {};
     const seq = Math.max(...batch.map((p) => p.seq ?? 0));
-    for (const spec of this.model.inputs) {
+    for (const spec of [...this.model.inputs, ...this.model.filled]) {
       const first = batch[0]!.inputs[spec.name]!;
       if (batch[0]!.seq !== undefined && first.dims.length === 2) {
         const data = new BigInt64Array(rows * seq);
-        const pad = spec.name === INPUT.mask ? 0n : BigInt(this.model.padId);
+        const pad = spec.name === INPUT.ids ? BigInt(this.model.padId) : 0n;
         data.fill(pad);
         let r0 = 0;
         for (const p of batch) {

@@ -35,8 +35,12 @@ export interface ServeOptions {
   maxInflight?: number;
   /** A pino logger, or false for none (default: JSON lines on stderr). */
   logger?: Logger | false;
+  /** For models without minnow metadata (teacher/model.ts). */
   task?: string;
   labels?: string[];
+  tokenizer?: string;
+  logitsOutput?: string;
+  maxLength?: number;
 }
 
 /** loading: listening, the model not yet warm; ready: serving; draining: answering what it accepted; closed. */
@@ -161,7 +165,10 @@ export class TeacherServer {
   private async loadModel(): Promise<Loaded> {
     const { model: source } = this.options;
     const model = typeof source === 'string'
-      ? await loadTeacherModel(source, { device: this.options.device, threads: this.options.threads, task: this.options.task, labels: this.options.labels })
+      ? await loadTeacherModel(source, {
+        device: this.options.device, threads: this.options.threads, task: this.options.task, labels: this.options.labels,
+        tokenizer: this.options.tokenizer, logitsOutput: this.options.logitsOutput, maxLength: this.options.maxLength,
+      })
       : await source;
     const batcher = new DynamicBatcher(model, this.limits.maxBatch, this.options.maxWaitMs ?? 5, {
       batchSize: (n) => this.metrics.batchSize.observe(n),
@@ -282,8 +289,11 @@ export class TeacherServer {
   }
 
   private async drain(): Promise<void> {
+    // A model that failed to load is reported once, by whoever awaits ready(); a server that never
+    // served has nothing more to say.
+    const served = this.current !== 'loading';
     this.current = 'draining';
-    this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
+    if (served) this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
     this.httpServer.close();
     // Requests already accepted are answered; each reply is flushed before its socket closes.
     await this.loaded?.batcher.drain();
@@ -294,7 +304,7 @@ export class TeacherServer {
     loaded?.batcher.close();
     await loaded?.model.session.release();
     this.current = 'closed';
-    this.log.info('stopped');
+    if (served) this.log.info('stopped');
   }
 }
 

@@ -2,7 +2,7 @@
 // rejection names the input and what was wrong.
 import { Tensor } from '../src/onnx/tensor.js';
 import type { WireTensor } from '../src/protocol/messages.js';
-import type { TeacherModel } from './model.js';
+import { fillInputs, type TeacherModel } from './model.js';
 import { INPUT } from '../src/format/names.js';
 import type { BatchRequest } from './batcher.js';
 
@@ -20,6 +20,7 @@ export function validateInputs(model: TeacherModel, inputs: Record<string, WireT
   let rows: number | undefined, seq: number | undefined;
   for (const spec of model.inputs) {
     const t = inputs[spec.name];
+    if (!t && spec.name === INPUT.mask) continue; // filled with ones below
     if (!t) throw new RequestError('bad_input', `missing input '${spec.name}'`);
     if (!(t.data instanceof ARRAY_OF[t.dtype]!)) throw new RequestError('bad_input', `input '${spec.name}': dtype ${t.dtype} needs a ${ARRAY_OF[t.dtype]!.name}`);
     const wantInt = spec.dtype === 'int64';
@@ -59,5 +60,6 @@ export function validateInputs(model: TeacherModel, inputs: Record<string, WireT
     out[spec.name] = tensor;
   }
   if (rows! > maxBatch) throw new RequestError('batch_too_large', `${rows} rows exceed --max-batch ${maxBatch}; split the request`);
+  if (seq !== undefined) fillInputs(model, out, rows!, seq);
   return { inputs: out, rows: rows!, seq };
 }

@@ -4,14 +4,15 @@ import { SpecError } from '../nn/spec.js';
 import { DeviceError } from '../onnx/runtime.js';
 import { ModelFileError } from '../onnx/model-file.js';
 import { TeacherError } from '../../student/teacher-client.js';
+import { TeacherModelError } from '../../teacher/model.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError];
+const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, TeacherModelError];
 /** A teacher that cannot be reached, refuses the token, speaks another protocol, changed or answers nonsense: the user's to fix. */
-const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels']);
+const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels', 'no_tokenizer']);
 
 export function isUserError(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;

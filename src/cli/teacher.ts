@@ -1,7 +1,9 @@
 // `minnow teacher serve` and `minnow teacher train`.
 import { int, device } from './options.js';
-import { Command, InvalidArgumentError } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { TeacherServer } from '../../teacher/server.js';
+import { UsageError } from './errors.js';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -25,13 +27,17 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--max-payload <bytes>', 'largest request frame', int('--max-payload'), 16 * 1024 * 1024)
     .option('--max-inflight <n>', 'requests in flight per connection before `busy`', int('--max-inflight'), 32)
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
-    .option('--task <task>', 'task, for models without minnow metadata')
+    .addOption(new Option('--task <task>', 'task, for models without minnow metadata (default: from the logits\' rank)').choices(['classify', 'lm', 'image']))
     .option('--labels <list>', 'comma-separated labels, for models without minnow metadata')
+    .option('--tokenizer <file>', 'tokenizer.json (Hugging Face), for text models without minnow metadata; students adopt it')
+    .option('--output <name>', 'the output to serve as logits (default: logits, else the first)')
+    .option('--max-length <n>', 'longest sequence, where the model\'s position table cannot be read', int('--max-length'))
     .action(async (model: string, o) => {
       const server = new TeacherServer({
         model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
         maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
-        task: o.task, labels: o.labels?.split(','),
+        task: o.task, labels: o.labels?.split(','), tokenizer: o.tokenizer ? await readTokenizerFile(o.tokenizer) : undefined,
+        logitsOutput: o.output, maxLength: o.maxLength,
       });
       await server.listen();
       const stopped = new Promise<void>((resolve) => {
@@ -49,4 +55,12 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     });
 
   addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));
+}
+
+async function readTokenizerFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--tokenizer ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
 }

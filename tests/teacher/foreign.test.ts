@@ -1,0 +1,167 @@
+// Teachers exported from PyTorch (tests/fixtures/foreign): served with their own tokenizer.json,
+// the inputs they need beyond ids and mask filled by the server, students adopting the tokenizer,
+// and the one-line refusals of what cannot work.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { serveTeacher, type TeacherServer } from '../../teacher/server.js';
+import { tokenizerFromJSON, trainBpe } from '../../src/data/tokenizers/index.js';
+import { distill } from '../../student/distill.js';
+import { readOnnxFile } from '../../src/onnx/model-file.js';
+import { tokenizerJsonOf } from '../../src/format/tokenizer.js';
+import { RawClient } from '../helpers/teacher-fixture.js';
+
+const root = path.resolve(__dirname, '../..');
+const fixtures = path.join(root, 'tests/fixtures/foreign');
+const bertFile = path.join(fixtures, 'bert.onnx');
+const gptFile = path.join(fixtures, 'gpt.onnx');
+const tokenizerFile = path.join(fixtures, 'bert-tokenizer.json');
+const tokenizerText = readFileSync(tokenizerFile, 'utf8');
+const tokenizer = tokenizerFromJSON(tokenizerText);
+const tmp = (p = 'minnow-foreign-') => mkdtempSync(path.join(tmpdir(), p));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** The model run directly by onnxruntime with every input given, for comparison. */
+async function direct(file: string, feeds: Record<string, BigInt64Array>, dims: number[], output = 'logits'): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(file);
+  const tensors = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('int64', v, dims)]));
+  const out = await session.run(tensors, [output]);
+  await session.release();
+  return out[output]!.data as Float32Array;
+}
+
+function logSoftmax(logits: Float32Array, width: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < logits.length / width; r++) {
+    const row = [...logits.subarray(r * width, (r + 1) * width)];
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+    out.push(...row.map((v) => v - lse));
+  }
+  return out;
+}
+
+describe('a BERT-style classifier exported by PyTorch', () => {
+  let server: TeacherServer;
+  beforeAll(async () => {
+    server = await serveTeacher({ model: bertFile, port: 0, logger: false, tokenizer: tokenizerText, labels: ['ham', 'spam'] });
+  });
+  afterAll(async () => { await server?.close(); });
+
+  it('info carries the tokenizer, labels and limits; token_type_ids is filled, not asked for', async () => {
+    const c = await RawClient.open(server.url);
+    const info = await c.hello() as unknown as Record<string, unknown>;
+    c.close();
+    expect(info).toMatchObject({ type: 'info', task: 'classify', labels: ['ham', 'spam'], vocab_size: 2, tokenizer: tokenizerText });
+    expect((info.inputs as { name: string }[]).map((s) => s.name)).toEqual(['input_ids', 'attention_mask']);
+    expect(JSON.parse(info.preprocessing as string)).toEqual({ kind: 'text', max_length: 32, pad_id: 0, truncation: 'right' });
+    expect((info.limits as { max_seq: number }).max_seq).toBe(32);
+  });
+
+  it('answers what the model gives with token_type_ids of zeros', async () => {
+    const a = tokenizer.encode('Win a FREE cruise now, click here', 32);
+    const b = tokenizer.encode('Meeting moved to 3pm', 32);
+    expect(a[0]).toBe(2); // [CLS]
+    expect(a.at(-1)).toBe(3); // [SEP]
+    const seq = Math.max(a.length, b.length);
+    const idsData = new BigInt64Array(2 * seq), mask = new BigInt64Array(2 * seq);
+    [a, b].forEach((row, r) => row.forEach((id, t) => { idsData[r * seq + t] = BigInt(id); mask[r * seq + t] = 1n; }));
+    const c = await RawClient.open(server.url);
+    await c.hello();
+    c.send({ type: 'infer', id: 1, version: 1, temperature: 1, inputs: { input_ids: { dtype: 'int64', dims: [2, seq], data: idsData }, attention_mask: { dtype: 'int64', dims: [2, seq], data: mask } } });
+    const soft = await c.next() as { type: string; log_probs: Float32Array };
+    c.close();
+    expect(soft.type).toBe('soft');
+    const want = logSoftmax(await direct(bertFile, { input_ids: idsData, attention_mask: mask, token_type_ids: new BigInt64Array(2 * seq) }, [2, seq]), 2);
+    [...soft.log_probs].forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+  });
+
+  it('a student adopts the teacher\'s WordPiece tokenizer', async () => {
+    const out = tmp();
+    const report = await distill({
+      data: 'spam', teachers: [server.url], student: 'transformer:layers=1,dim=8,heads=2,ff=16,ctx=32', epochs: 1, batch: 16, lr: 3e-3, seed: 1,
+      dataOptions: { limit: 64 }, cacheDir: tmp('minnow-cache-'), out,
+    });
+    expect(report.teacher_id).toBe(server.teacherId);
+    const student = readOnnxFile(path.join(out, 'model.onnx')).graph;
+    expect(JSON.parse(tokenizerJsonOf(student.metadata)!).model.type).toBe('WordPiece');
+    expect(student.initializers.get('tok_emb.weight')?.dims[0] ?? student.initializers.get([...student.initializers.keys()].find((k) => /emb/.test(k))!)!.dims[0]).toBe(tokenizer.vocabSize);
+  });
+});
+
+describe('a GPT-style decoder exported by PyTorch', () => {
+  let server: TeacherServer;
+  beforeAll(async () => {
+    server = await serveTeacher({ model: gptFile, port: 0, logger: false, tokenizer: tokenizerText });
+  });
+  afterAll(async () => { await server?.close(); });
+
+  it('takes input_ids alone and fills position_ids 0..seq-1', async () => {
+    const c = await RawClient.open(server.url);
+    const info = await c.hello() as unknown as Record<string, unknown>;
+    expect(info).toMatchObject({ task: 'lm', vocab_size: 300 });
+    expect((info.inputs as { name: string }[]).map((s) => s.name)).toEqual(['input_ids']);
+    const seq = 6;
+    const idsData = BigInt64Array.from([2, 40, 41, 42, 43, 3], BigInt);
+    c.send({ type: 'infer', id: 1, version: 1, temperature: 1, top_k: 5, inputs: { input_ids: { dtype: 'int64', dims: [1, seq], data: idsData } } });
+    const soft = await c.next() as { type: string; log_probs: Float32Array; indices: Int32Array | Uint16Array };
+    c.close();
+    expect(soft.type).toBe('soft');
+    const want = logSoftmax(await direct(gptFile, { input_ids: idsData, position_ids: BigInt64Array.from([0, 1, 2, 3, 4, 5], BigInt) }, [1, seq]), 300);
+    // The top-1 token and its log-prob at each position.
+    for (let t = 0; t < seq; t++) {
+      const row = want.slice(t * 300, (t + 1) * 300);
+      const best = row.indexOf(Math.max(...row));
+      expect(Number(soft.indices[t * 5])).toBe(best);
+      expect(soft.log_probs[t * 5]).toBeCloseTo(row[best]!, 4);
+    }
+  });
+});
+
+describe('clear refusals (exit 2, one line)', () => {
+  it('an output that is not logits, naming its shape', () => {
+    const r = cli('teacher', 'serve', bertFile, '--tokenizer', tokenizerFile, '--output', 'attentions', '--port', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/output 'attentions' is \[\w+, \w+, \w+, \w+\]; a teacher's logits are \[batch, classes\] or \[batch, seq, vocab\]/);
+  });
+  it('a tokenizer with more tokens than the embedding has rows', () => {
+    const big = path.join(tmp(), 'tokenizer.json');
+    writeFileSync(big, JSON.stringify(trainBpe('the cat sat on the mat, the dog ate the rat. '.repeat(50) + 'abcdefghijklmnopqrstuvwxyz'.repeat(20), { vocabSize: 400 })));
+    const vocab = tokenizerFromJSON(readFileSync(big, 'utf8')).vocabSize;
+    expect(vocab).toBeGreaterThan(300);
+    const r = cli('teacher', 'serve', bertFile, '--tokenizer', big, '--port', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`the tokenizer has ${vocab} tokens but the model's embedding has 300 rows`);
+  });
+  it('a missing tokenizer file, and one that is not a tokenizer.json', () => {
+    let r = cli('teacher', 'serve', bertFile, '--tokenizer', '/nonexistent/tokenizer.json', '--port', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--tokenizer \/nonexistent\/tokenizer.json: no such file/);
+    const notTok = path.join(tmp(), 'x.json');
+    writeFileSync(notTok, '{"vocab": {}}');
+    r = cli('teacher', 'serve', bertFile, '--tokenizer', notTok, '--port', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not a Hugging Face tokenizer.json/);
+  });
+  it('--task lm for a classifier\'s logits', () => {
+    const r = cli('teacher', 'serve', bertFile, '--tokenizer', tokenizerFile, '--task', 'lm', '--port', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--task lm needs 'logits' as \[batch, seq, vocab\], but it is \[batch, 2\]/);
+  });
+  it('a student facing a text teacher without a tokenizer stops before training, saying what to pass', async () => {
+    const server = await serveTeacher({ model: bertFile, port: 0, logger: false });
+    try {
+      await expect(distill({ data: 'spam', teachers: [server.url], epochs: 1, dataOptions: { limit: 32 }, cacheDir: tmp('minnow-cache-'), out: tmp() }))
+        .rejects.toThrow(/serves a text model without a tokenizer.*minnow teacher serve MODEL --tokenizer tokenizer.json/);
+    } finally {
+      await server.close();
+    }
+  });
+});
