@@ -7,6 +7,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.js';
 import type { Task } from '../src/format/metadata.js';
 import type { InfoMessage } from '../src/protocol/messages.js';
 import { NO_LABEL } from '../src/data/unlabeled.js';
+import { formatModelSpec, parseModelSpec } from '../src/nn/spec.js';
 import { defaultCacheDir } from './soft-label-cache.js';
 import { TeacherError } from './teacher-client.js';
 import { SoftLabelSource } from './soft-label-source.js';
@@ -87,6 +88,13 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
   });
 }
 
+/** The task's student preset, its context cut to the teacher's longest sequence where that is shorter. */
+function presetFor(task: Task, maxSeq: number | undefined): string {
+  const arch = parseModelSpec(STUDENT_PRESETS[task]);
+  if (arch.kind !== 'transformer' || !maxSeq || arch.ctx <= maxSeq) return STUDENT_PRESETS[task];
+  return formatModelSpec({ ...arch, ctx: maxSeq });
+}
+
 /** A text teacher without a tokenizer gives ids that no tokenizer here reproduces: stop before training. */
 function checkTokenizer(source: SoftLabelSource | undefined, task: Task): void {
   if (!source || task === 'image' || source.info.tokenizer) return;
@@ -149,7 +157,7 @@ export async function distill(options: DistillOptions): Promise<DistillReport> {
       partlyLabelled: saved ? saved.partlyLabelled : Boolean(options.unlabeled?.length),
     };
     const report = await train({
-      ...runOptions(options), task, model: options.initFrom ? options.student : (options.student ?? STUDENT_PRESETS[task]),
+      ...runOptions(options), task, model: options.initFrom ? options.student : (options.student ?? presetFor(task, source?.info.limits.max_seq)),
       vocabSize: source?.info.tokenizer ? undefined : 4000, teacher: teacherHooks(source, settings, options.baseline),
     });
     await source?.flush();

@@ -82,13 +82,13 @@ describe('a BERT-style classifier exported by PyTorch', () => {
     [...soft.log_probs].forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
   });
 
-  it('a student adopts the teacher\'s WordPiece tokenizer', async () => {
+  it('a student adopts the teacher\'s WordPiece tokenizer, and the preset its 32 positions', async () => {
     const out = tmp();
     const report = await distill({
-      data: 'spam', teachers: [server.url], student: 'transformer:layers=1,dim=8,heads=2,ff=16,ctx=32', epochs: 1, batch: 16, lr: 3e-3, seed: 1,
-      dataOptions: { limit: 64 }, cacheDir: tmp('minnow-cache-'), out,
+      data: 'spam', teachers: [server.url], epochs: 1, batch: 16, lr: 3e-3, seed: 1, dataOptions: { limit: 64 }, cacheDir: tmp('minnow-cache-'), out,
     });
     expect(report.teacher_id).toBe(server.teacherId);
+    expect(report.model).toBe('transformer:layers=2,dim=64,heads=2,ff=256,ctx=32');
     const student = readOnnxFile(path.join(out, 'model.onnx')).graph;
     expect(JSON.parse(tokenizerJsonOf(student.metadata)!).model.type).toBe('WordPiece');
     expect(student.initializers.get('tok_emb.weight')?.dims[0] ?? student.initializers.get([...student.initializers.keys()].find((k) => /emb/.test(k))!)!.dims[0]).toBe(tokenizer.vocabSize);
