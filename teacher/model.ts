@@ -30,7 +30,7 @@ export interface TeacherModelOptions {
 }
 
 /** Inputs of exported models that the server fills itself: clients send ids (and a mask) only. */
-export const FILLED_INPUTS = ['token_type_ids', 'position_ids'] as const;
+export const FILLED_INPUTS: readonly string[] = [INPUT.tokenTypes, INPUT.positions];
 
 /** A model that cannot be served as asked: the CLI reports it in one line, exit 2. */
 export class TeacherModelError extends Error {}
@@ -85,11 +85,12 @@ export async function loadTeacherModel(file: string, options: TeacherModelOption
   const ids = graph.inputs.find((n) => n === INPUT.ids);
   const tokenLimit = ids ? gatherTableRows(graph, ids) : undefined;
   const tokenizer = options.tokenizer ?? tokenizerJsonOf(graph.metadata);
-  const padId = pre.pad_id ?? (ids && tokenizer ? checkTokenizer(tokenizer, tokenLimit) : undefined);
+  const tokenizerPad = ids && tokenizer ? checkTokenizer(tokenizer, tokenLimit) : undefined;
+  const padId = pre.pad_id ?? tokenizerPad;
   const maxSeq = options.maxLength ?? pre.max_length ?? (ids ? positionRows(graph) : undefined);
   const session = await createSession(bytes, { device: options.device, threads: options.threads });
   const specs = graph.inputs.map((name) => ({ name, dtype: graph.dtype(name), shape: graph.shape(name) }));
-  const isFilled = (name: string) => (FILLED_INPUTS as readonly string[]).includes(name);
+  const isFilled = (name: string) => FILLED_INPUTS.includes(name);
   return {
     id: sha256([bytes]),
     file, session, task, logits, vocabSize: shape.at(-1) as number,
@@ -136,7 +137,7 @@ function checkTokenizer(json: string, tokenLimit: number | undefined): number {
  * Range, an exported model's position_ids input, or an initializer named for positions).
  */
 function positionRows(graph: Graph): number | undefined {
-  const byInput = ['position_ids', positionsOf(graph)].map((name) => gatherTableRows(graph, name)).find((n) => n !== undefined);
+  const byInput = [INPUT.positions, positionsOf(graph)].map((name) => gatherTableRows(graph, name)).find((n) => n !== undefined);
   if (byInput !== undefined) return byInput;
   for (const n of graph.nodes) {
     const table = n.opType === 'Gather' ? n.inputs[0]! : '';
@@ -177,7 +178,7 @@ export function fillInputs(model: TeacherModel, inputs: Record<string, Tensor>, 
   const n = rows * seq;
   for (const spec of model.filled) {
     const data = new BigInt64Array(n);
-    if (spec.name === 'position_ids') for (let i = 0; i < n; i++) data[i] = BigInt(i % seq);
+    if (spec.name === INPUT.positions) for (let i = 0; i < n; i++) data[i] = BigInt(i % seq);
     inputs[spec.name] = new Tensor('int64', [rows, seq], data);
   }
   if (model.inputs.some((s) => s.name === INPUT.mask) && !inputs[INPUT.mask]) inputs[INPUT.mask] = new Tensor('int64', [rows, seq], new BigInt64Array(n).fill(1n));

@@ -7,6 +7,10 @@ export const INPUT = {
   ids: 'input_ids',
   /** int64 [batch, seq], 1 for a token and 0 for padding (classifiers of text). */
   mask: 'attention_mask',
+  /** int64 [batch, seq], the segment of each token (BERT-style models exported elsewhere). */
+  tokenTypes: 'token_type_ids',
+  /** int64 [batch, seq], each token's position (GPT-style models exported elsewhere). */
+  positions: 'position_ids',
   /** float32 [batch, c, h, w], preprocessed (image task). */
   pixels: 'pixels',
 } as const;
