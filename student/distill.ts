@@ -120,6 +120,7 @@ function teacherHooks(source: SoftLabelSource | undefined, settings: DistillSett
     buildLoss: noTeacher ? undefined : (g, logits, labels) => distillationLoss(g, logits, labels, { alpha, temperature, topK, hardLabels: true, ignoreLabel }),
     softLabels: noTeacher ? undefined : source,
     teacherPredictions: source ? (batch) => source.predictions(batch) : undefined,
+    studentTokenizer: source ? (json) => source.useStudentTokenizer(json) : undefined,
     checkpointConfig: { ...settings, teacherId: info?.teacher_id },
     reportExtra: (r) => {
       // Higher is better: accuracy, or minus the validation loss for language models.

@@ -3,7 +3,7 @@
 // student does. One source serves the training batches and the validation agreement.
 import type { Batch } from '../src/data/batching.js';
 import type { SoftLabelFeed } from '../src/train/job.js';
-import { TEACHER_INPUTS } from '../src/train/distill-loss.js';
+import { TEACHER_INPUTS, EMPTY_SLOT } from '../src/train/distill-loss.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { fromHalfArray } from '../src/format/fp16.js';
 import type { InfoMessage, SoftMessage, WireTensor } from '../src/protocol/messages.js';
@@ -12,6 +12,8 @@ import { TeacherClient, TeacherError } from './teacher-client.js';
 import { softLabelProblem } from './soft-label-checks.js';
 import { SoftLabelCache, inputDigest } from './soft-label-cache.js';
 import { joinFeeds, rowOf, splitFeeds, stackRows } from './rows.js';
+import { VocabMap } from './vocab-map.js';
+import type { TokenizerJson } from '../src/data/tokenizers/index.js';
 
 export interface SoftLabelSourceOptions {
   /** ws:// URLs of teachers serving the same model (failover in order); none: the cache alone (offline). */
@@ -52,7 +54,7 @@ function feedsOf(msg: SoftMessage): Record<string, Tensor> {
 /** The token drawn most often (the first of them on a tie): a sampled teacher's best guess. */
 function mostDrawn(draws: BigInt64Array): number {
   const counts = new Map<bigint, number>();
-  let best = draws[0]!, most = 0;
+  let best = draws[0] ?? 0n, most = 0;
   for (const d of draws) {
     const c = (counts.get(d) ?? 0) + 1;
     counts.set(d, c);
@@ -76,6 +78,8 @@ export class SoftLabelSource implements SoftLabelFeed {
   readonly temperature: number;
   readonly topK: number;
   readonly sampled: boolean;
+  /** Set when the student reads text with a pruned copy of the teacher's vocabulary. */
+  private vocab: VocabMap | undefined;
 
   private constructor(
     readonly info: InfoMessage,
@@ -118,9 +122,27 @@ export class SoftLabelSource implements SoftLabelFeed {
     return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 };
   }
 
-  /** Soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
+  /**
+   * The tokenizer the student reads text with: where it numbers tokens otherwise than the teacher's
+   * (--vocab-prune), requests and soft labels are mapped between the two. The cache keeps the
+   * teacher's ids, so pruned and unpruned students share it.
+   */
+  useStudentTokenizer(student: TokenizerJson): void {
+    this.vocab = this.info.tokenizer ? VocabMap.between(JSON.parse(this.info.tokenizer) as TokenizerJson, student) : undefined;
+  }
+
+  /** Soft labels for a batch, over the student's tokens. */
   async forBatch(batch: Batch): Promise<Record<string, Tensor>> {
-    const rows = Array.from({ length: batch.labels!.dims[0]! }, (_, r) => rowOf(batch, r));
+    const feeds = await this.teacherFeeds(batch);
+    return this.vocab ? this.vocab.studentFeeds(feeds) : feeds;
+  }
+
+  /** The teacher's soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
+  private async teacherFeeds(batch: Batch): Promise<Record<string, Tensor>> {
+    const rows = Array.from({ length: batch.labels!.dims[0]! }, (_, r) => {
+      const row = rowOf(batch, r);
+      return this.vocab ? this.vocab.teacherRow(row) : row;
+    });
     const digests = rows.map(inputDigest);
     const parts = await Promise.all(digests.map((d) => this.cache?.get(d)));
     const missing = parts.flatMap((p, i) => (p ? [] : [i]));
@@ -194,7 +216,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     const idx = feeds[TEACHER_INPUTS.indices]?.data as BigInt64Array | undefined;
     return Int32Array.from({ length: lp.size / width }, (_, r) => {
       if (idx && !this.sampled) return Number(idx[r * width]); // top-k arrives sorted
-      if (idx) return mostDrawn(idx.subarray(r * width, (r + 1) * width));
+      if (idx) return mostDrawn(idx.subarray(r * width, (r + 1) * width).filter((_, s) => values[r * width + s]! !== EMPTY_SLOT));
       let best = 0;
       for (let j = 1; j < width; j++) if (values[r * width + j]! > values[r * width + best]!) best = j;
       return best;

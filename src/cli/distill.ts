@@ -23,6 +23,7 @@ export function addDistillCommand(program: Command): void {
     .option('--temperature <x>', 'softmax temperature of teacher and student (default: 1 for text classifiers, 2 for images and language models)', num('--temperature'))
     .option('--top-k <n>', 'top-k soft labels for language models', int('--top-k'), 32)
     .addOption(new Option('--soft-labels <kind>', 'language models: the teacher\'s top k tokens plus the tail, or k tokens sampled from it').choices(['topk', 'sample']).default('topk'))
+    .option('--vocab-prune', 'text: keep only the teacher\'s tokens that occur in the training split (a smaller embedding and head)')
     .option('--offline', 'train from the soft-label cache alone')
     .option('--no-teacher', 'the baseline: the same student on hard labels only (with --teacher: its tokenizer and labels)')
     .option('--teacher-id <sha256>', 'with --offline: which cached teacher')
@@ -42,7 +43,7 @@ export function addDistillCommand(program: Command): void {
     const { signal, done } = interruptible();
     const report = await distill({
       ...runOptionsOf(o), teachers, token, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK, sample: o.softLabels === 'sample',
-      offline: o.offline, noTeacher, unlabeled: o.unlabeled, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
+      vocabPrune: o.vocabPrune, offline: o.offline, noTeacher, unlabeled: o.unlabeled, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
       onEvent: trainProgress(), signal,
     });
     done();

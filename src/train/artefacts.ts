@@ -7,6 +7,7 @@ import { stampWeightsDigest } from '../onnx/digest.js';
 import { decoderFromTrained } from '../nn/decoder.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Trainer } from './trainer.js';
+import { paramsSaved } from './vocab-prune.js';
 import type { PreparedData, ResolvedRun } from './run.js';
 import type { Metrics, TrainJobOptions, TrainReport } from './job.js';
 
@@ -63,6 +64,7 @@ export async function writeArtefacts(o: Outcome): Promise<TrainReport> {
   if (o.data.counts.unlabelled > 0 || config.dataOptions.labelsFraction !== undefined) report.train_examples = o.data.counts;
   if (config.prune) report.sparsity = trainer.sparsity();
   if (config.initFrom) report.init_from = config.initFrom;
+  if (o.data.vocabPrune) report.vocab_prune = { ...o.data.vocabPrune, params_saved: paramsSaved(arch, o.data.shape, o.data.vocabPrune, report.params) };
   // The weights in model.onnx (and the metrics) are the fake-quantized ones.
   if (config.qat) report.qat = config.qat;
   const hooks = options.teacher;

@@ -2,6 +2,7 @@
 // Teacher soft labels come in as graph inputs, either the full log-distribution or its top k plus
 // one tail bucket holding the rest of the mass (docs/cli-distill.md).
 import type { Graph } from '../onnx/graph.js';
+import { ONNX_DATA_TYPE } from '../onnx/tensor.js';
 import { crossEntropy, labelledCrossEntropy } from './losses.js';
 
 export const TEACHER_INPUTS = {
@@ -20,6 +21,13 @@ export interface DistillLossOptions {
   /** Rows with this label (examples nobody labelled) count in the soft loss only; the hard one averages over the rest. */
   ignoreLabel?: number;
 }
+
+/**
+ * The log-probability of a top-k slot that holds no token: a student with a pruned vocabulary
+ * (--vocab-prune) gets the teacher's top k without the tokens it does not have. Such a slot adds
+ * nothing to the loss, and its index, any valid one, is not counted out of the student's tail.
+ */
+export const EMPTY_SLOT = -1e4;
 
 /** Floor for probabilities inside logs, so an empty tail does not give log(0). */
 const FLOOR = 1e-7;
@@ -41,7 +49,8 @@ export function distillationLoss(g: Graph, logits: string, labels: string, optio
     const studentTop = g.op1('GatherElements', [studentLogQ, indices], { axis: -1 }, { name: 'student_top' });
     const head = g.op1('ReduceSum', [g.op1('Mul', [g.op1('Exp', [teacher]), g.op1('Sub', [teacher, studentTop])]), g.int64s([-1])], { keepdims: 0 });
     // The tail bucket: the student's mass outside the teacher's top k against the teacher's.
-    const studentTail = g.op1('Sub', [k(1), g.op1('ReduceSum', [g.op1('Exp', [studentTop]), g.int64s([-1])], { keepdims: 0 })]);
+    const live = g.op1('Cast', [g.op1('Greater', [teacher, k(EMPTY_SLOT / 2)])], { to: ONNX_DATA_TYPE.float32 });
+    const studentTail = g.op1('Sub', [k(1), g.op1('ReduceSum', [g.op1('Mul', [g.op1('Exp', [studentTop]), live]), g.int64s([-1])], { keepdims: 0 })]);
     const logStudentTail = g.op1('Log', [g.op1('Max', [studentTail, k(FLOOR)])]);
     const logTeacherTail = g.op1('Log', [g.op1('Max', [tail, k(FLOOR)])]);
     klPerPosition = g.op1('Add', [head, g.op1('Mul', [tail, g.op1('Sub', [logTeacherTail, logStudentTail])])]);

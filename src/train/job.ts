@@ -20,6 +20,7 @@ import { prepareData, resolveRun, type PreparedData, type ResolvedRun } from './
 import { TrainLoop } from './loop.js';
 import { writeArtefacts } from './artefacts.js';
 import type { DataCursor } from './checkpoint.js';
+import type { TokenizerJson } from '../data/tokenizers/index.js';
 
 export { sparsityAt, type PruneSchedule } from './schedule.js';
 
@@ -63,6 +64,8 @@ export interface TrainJobOptions {
   augment?: boolean;
   /** Quantization-aware training: the forward pass sees the weights as `minnow compress` will store them. */
   qat?: FakeQuantOptions;
+  /** Distillation: read text with the teacher's tokenizer cut to the tokens of the training split. */
+  vocabPrune?: boolean;
 }
 
 /** Where a distilling student's soft labels come from (student/soft-label-source.ts). */
@@ -87,6 +90,8 @@ export interface TeacherHooks {
   /** Kept in the checkpoint: a resumed distillation takes its settings from there. */
   checkpointConfig?: Record<string, unknown>;
   reportExtra?: (report: TrainReport) => Record<string, unknown>;
+  /** Told the tokenizer the student reads text with, once the run has settled it (a pruned one differs from the teacher's). */
+  studentTokenizer?: (json: TokenizerJson) => void;
 }
 
 export type TrainEvent =
@@ -156,6 +161,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const log = (message: string) => emit({ type: 'log', message });
   const run = await resolveRun(options);
   const data = prepareData(run, options.teacher, log);
+  if (data.tokenizer) options.teacher?.studentTokenizer?.(data.tokenizer.toJSON());
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
   await fs.mkdir(options.out, { recursive: true });
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });

@@ -13,6 +13,7 @@ import { loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { readInitModel, type InitModel } from './init-from.js';
 import type { PruneSchedule } from './schedule.js';
 import { splitSource, type SplitSource } from './sources.js';
+import { pruneToTrainingSplit, type VocabPrune } from './vocab-prune.js';
 import type { TeacherHooks, TrainJobOptions } from './job.js';
 
 /** What a run is: kept in its checkpoint, so that --resume continues the same run. */
@@ -21,6 +22,8 @@ export interface RunConfig {
   tokenizer?: string; vocabSize?: number; optimizer: 'adamw' | 'sgd'; weightDecay: number; warmup: number;
   labelSmoothing: number; maxGradNorm: number; dataOptions: LoadOptions; prune?: PruneSchedule; initFrom?: string; augment?: boolean; qat?: FakeQuantOptions;
   unlabeled?: string[];
+  /** Read text with the teacher's tokenizer cut to the tokens of the training split. */
+  vocabPrune?: boolean;
 }
 
 export interface ResolvedRun {
@@ -39,7 +42,7 @@ function configFrom(options: TrainJobOptions, init: InitModel | undefined): RunC
     tokenizer: options.tokenizer, vocabSize: options.vocabSize, optimizer: options.optimizer ?? 'adamw',
     weightDecay: options.weightDecay ?? 0.01, warmup: options.warmup ?? 100, labelSmoothing: options.labelSmoothing ?? 0,
     maxGradNorm: options.maxGradNorm ?? 1, dataOptions: options.dataOptions ?? {}, prune: options.prune, augment: options.augment, qat: options.qat,
-    unlabeled: options.unlabeled?.length ? options.unlabeled : undefined,
+    unlabeled: options.unlabeled?.length ? options.unlabeled : undefined, vocabPrune: options.vocabPrune || undefined,
   };
 }
 
@@ -61,7 +64,12 @@ export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun>
   if (hooks?.maxSeq && ctx !== undefined && ctx > hooks.maxSeq) {
     throw new SpecError(`the student's ctx ${ctx} exceeds the teacher's max sequence ${hooks.maxSeq}; use ctx=${hooks.maxSeq} or less`);
   }
-  return { config, arch, resumed, init, tokenizerJson: (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson };
+  if (config.vocabPrune && (!hooks?.tokenizerJson || init)) {
+    throw new DataError(init ? '--vocab-prune sizes a new student\'s vocabulary; it cannot start from --init-from' : '--vocab-prune cuts a teacher\'s tokenizer to the training split: distill from a teacher that serves one');
+  }
+  // A pruned run prunes the teacher's tokenizer again when resumed: the same split gives the same cut.
+  const tokenizerJson = config.vocabPrune ? hooks!.tokenizerJson : (resumed?.config.tokenizer as string | undefined) ?? hooks?.tokenizerJson ?? init?.tokenizerJson;
+  return { config, arch, resumed, init, tokenizerJson };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -77,6 +85,8 @@ export interface PreparedData {
   shape: ModelShape;
   preprocessing: Preprocessing;
   labels?: string[];
+  /** What --vocab-prune kept of the teacher's vocabulary. */
+  vocabPrune?: VocabPrune;
   /** Training examples with labels, and without (NO_LABEL: soft labels alone). */
   counts: { labelled: number; unlabelled: number };
 }
@@ -129,11 +139,16 @@ function imageData(data: Extract<Dataset, { task: 'image' }>): Omit<PreparedData
 function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, log: (m: string) => void): Omit<PreparedData, 'counts'> {
   // checkArchForTask let only kinds that read text this far.
   const ctx = textContext(run.arch)!;
-  const tokenizer = run.tokenizerJson ? tokenizerFromJSON(run.tokenizerJson) : trainTokenizer(data, run.config, log);
-  const reader = { tokenizer, ctx };
   const augment = Boolean(run.config.augment);
+  let tokenizer = run.tokenizerJson ? tokenizerFromJSON(run.tokenizerJson) : trainTokenizer(data, run.config, log);
+  let vocabPrune: VocabPrune | undefined;
+  if (run.config.vocabPrune) {
+    ({ tokenizer, prune: vocabPrune } = pruneToTrainingSplit(data, tokenizer, augment ? 4 * ctx : ctx));
+    log(`--vocab-prune: ${vocabPrune.occurring} of the teacher's ${vocabPrune.teacher_vocab} tokens occur in the training split; the student's vocabulary keeps ${vocabPrune.student_vocab} (with specials, bytes and the tokens merges build them from)`);
+  }
+  const reader = { tokenizer, ctx };
   return {
-    data, tokenizer, labels: data.task === 'classify' ? data.labels : undefined,
+    data, tokenizer, vocabPrune, labels: data.task === 'classify' ? data.labels : undefined,
     splits: { train: splitSource(data, 'train', reader, augment), validation: splitSource(data, 'validation', reader), test: splitSource(data, 'test', reader) },
     shape: data.task === 'lm' ? { task: 'lm', vocabSize: tokenizer.vocabSize } : { task: 'classify', vocabSize: tokenizer.vocabSize, numClasses: data.labels.length },
     preprocessing: { kind: 'text', max_length: ctx, pad_id: tokenizer.padId, truncation: 'right' },

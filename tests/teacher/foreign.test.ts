@@ -122,6 +122,25 @@ describe('a GPT-style decoder exported by PyTorch', () => {
       expect(soft.log_probs[t * 5]).toBeCloseTo(row[best]!, 4);
     }
   });
+
+  it('--vocab-prune: the student keeps the tokens of its training split, and reports the parameters saved', async () => {
+    const common = { data: 'moby-dick', teachers: [server.url], epochs: 1, batch: 8, seed: 1, dataOptions: { limit: 6000 }, cacheDir: tmp('minnow-cache-') };
+    const full = await distill({ ...common, out: tmp() });
+    const out = tmp();
+    const pruned = await distill({ ...common, out, vocabPrune: true });
+    const prune = pruned.vocab_prune as { teacher_vocab: number; occurring: number; student_vocab: number; params_saved: number };
+    expect(prune.teacher_vocab).toBe(300);
+    expect(prune.occurring).toBeLessThanOrEqual(prune.student_vocab);
+    expect(prune.student_vocab).toBeLessThan(300);
+    expect(prune.params_saved).toBe(full.params - pruned.params);
+    expect(prune.params_saved).toBeGreaterThan(0);
+    const shipped = tokenizerFromJSON(readFileSync(path.join(out, 'tokenizer.json'), 'utf8'));
+    expect(shipped.vocabSize).toBe(prune.student_vocab);
+    expect(tokenizerJsonOf(readOnnxFile(path.join(out, 'model.onnx')).graph.metadata)).toBe(JSON.stringify(shipped.toJSON()));
+    // The cache keeps the teacher's ids, so the unpruned run's soft labels served the pruned one.
+    expect(Number.isFinite((pruned.metrics as { val_loss: number }).val_loss)).toBe(true);
+    expect((pruned.distillation as { cache_hits: number }).cache_hits).toBeGreaterThan(0);
+  });
 });
 
 describe('clear refusals (exit 2, one line)', () => {
@@ -139,6 +158,11 @@ describe('clear refusals (exit 2, one line)', () => {
     const r = cli('teacher', 'serve', bertFile, '--tokenizer', big, '--port', '0');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`the tokenizer has ${vocab} tokens but the model's embedding has 300 rows`);
+  });
+  it('distill --vocab-prune without a teacher\'s tokenizer to cut', () => {
+    const r = cli('distill', '--no-teacher', '--task', 'lm', '--data', 'moby-dick', '--vocab-prune', '--out', tmp());
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('minnow: --vocab-prune cuts a teacher\'s tokenizer to the training split: distill from a teacher that serves one');
   });
   it('a missing tokenizer file, and one that is not a tokenizer.json', () => {
     let r = cli('teacher', 'serve', bertFile, '--tokenizer', '/nonexistent/tokenizer.json', '--port', '0');

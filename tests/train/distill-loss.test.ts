@@ -4,7 +4,7 @@ import { Tensor } from '../../src/onnx/tensor.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import { createSession, run } from '../../src/onnx/runtime.js';
 import { grad } from '../../src/autodiff/grad.js';
-import { distillationLoss, TEACHER_INPUTS } from '../../src/train/distill-loss.js';
+import { distillationLoss, EMPTY_SLOT, TEACHER_INPUTS } from '../../src/train/distill-loss.js';
 import { logSoftmaxRows, topKRows } from '../../teacher/soft-labels.js';
 import { Rng } from '../../src/format/rng.js';
 
@@ -71,6 +71,34 @@ describe('distillation loss', () => {
       }
     });
   }
+});
+
+describe('distillation loss with empty top-k slots (a pruned vocabulary)', () => {
+  it('slots holding no token add nothing: top 3 in 5 slots gives the loss and gradient of top 3', async () => {
+    const p = logSoftmaxRows(teacherLogits, ROWS, V, 2);
+    const { indices, values, tail } = topKRows(p, ROWS, V, 3);
+    async function lossAt(k: number) {
+      const g = new Graph();
+      const logits = g.input('logits', 'float32', ['batch', V]);
+      const loss = distillationLoss(g, logits, g.input('labels', 'int64', ['batch']), { alpha: 0.7, temperature: 2, topK: k, hardLabels: true });
+      const dl = grad(g, loss, [logits]).get(logits)!;
+      g.output(loss);
+      g.output(dl);
+      const session = await createSession(encodeModel(g));
+      // Empty slots point anywhere, even at a token already in the top 3.
+      const pad = (a: ArrayLike<number>, fill: number) => Array.from({ length: ROWS * k }, (_, i) => (i % k < 3 ? a[Math.floor(i / k) * 3 + (i % k)]! : fill));
+      const out = await run(session, {
+        logits: new Tensor('float32', [ROWS, V], studentLogits), labels: Tensor.fromNumbers('int64', [ROWS], labels),
+        [TEACHER_INPUTS.logProbs]: new Tensor('float32', [ROWS, k], Float32Array.from(pad(values, EMPTY_SLOT))),
+        [TEACHER_INPUTS.indices]: Tensor.fromNumbers('int64', [ROWS, k], pad(indices, indices[0]!)),
+        [TEACHER_INPUTS.tailMass]: new Tensor('float32', [ROWS], tail),
+      });
+      return { loss: Number(out[loss]!.data[0]), grad: out[dl]!.toNumbers() };
+    }
+    const [three, five] = [await lossAt(3), await lossAt(5)];
+    expect(five.loss).toBeCloseTo(three.loss, 6);
+    five.grad.forEach((v, i) => expect(v).toBeCloseTo(three.grad[i]!, 6));
+  });
 });
 
 describe('distillation loss with unlabelled rows', () => {
