@@ -54,7 +54,7 @@ function feedsOf(msg: SoftMessage): Record<string, Tensor> {
 /** The token drawn most often (the first of them on a tie): a sampled teacher's best guess. */
 function mostDrawn(draws: BigInt64Array): number {
   const counts = new Map<bigint, number>();
-  let best = draws[0] ?? 0n, most = 0;
+  let best = draws[0]!, most = 0;
   for (const d of draws) {
     const c = (counts.get(d) ?? 0) + 1;
     counts.set(d, c);
@@ -131,10 +131,10 @@ export class SoftLabelSource implements SoftLabelFeed {
     this.vocab = this.info.tokenizer ? VocabMap.between(JSON.parse(this.info.tokenizer) as TokenizerJson, student) : undefined;
   }
 
-  /** Soft labels for a batch, over the student's tokens. */
+  /** Soft labels for a batch, over the student's tokens (a classifier's are over its classes, never remapped). */
   async forBatch(batch: Batch): Promise<Record<string, Tensor>> {
     const feeds = await this.teacherFeeds(batch);
-    return this.vocab ? this.vocab.studentFeeds(feeds) : feeds;
+    return this.vocab && this.info.task === 'lm' ? this.vocab.studentFeeds(feeds) : feeds;
   }
 
   /** The teacher's soft labels for a batch: cached rows from disk, the rest from the teacher in one request. */
@@ -207,7 +207,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     }
   }
 
-  /** The teacher's argmax for each target of a batch. */
+  /** The teacher's argmax for each target of a batch; -1 where none of its tokens is the student's. */
   async predictions(batch: Batch): Promise<Int32Array> {
     const feeds = await this.forBatch(batch);
     const lp = feeds[TEACHER_INPUTS.logProbs]!;
@@ -215,6 +215,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     const values = lp.data as Float32Array;
     const idx = feeds[TEACHER_INPUTS.indices]?.data as BigInt64Array | undefined;
     return Int32Array.from({ length: lp.size / width }, (_, r) => {
+      if (idx && values[r * width] === EMPTY_SLOT) return -1; // filled slots come first
       if (idx && !this.sampled) return Number(idx[r * width]); // top-k arrives sorted
       if (idx) return mostDrawn(idx.subarray(r * width, (r + 1) * width).filter((_, s) => values[r * width + s]! !== EMPTY_SLOT));
       let best = 0;

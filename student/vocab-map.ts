@@ -11,6 +11,13 @@ import type { Row } from './rows.js';
 
 type Feeds = Record<string, Tensor>;
 
+/** The largest of many ids (spread into Math.max, 150,000 of them overflow the stack). */
+function largest(ids: Iterable<number>): number {
+  let max = -1;
+  for (const id of ids) if (id > max) max = id;
+  return max;
+}
+
 export class VocabMap {
   private constructor(
     /** The teacher's id of each student id. */
@@ -23,14 +30,14 @@ export class VocabMap {
   static between(teacher: TokenizerJson, student: TokenizerJson): VocabMap | undefined {
     const teacherIds = vocabOf(teacher);
     const studentIds = vocabOf(student);
-    const toTeacher = new Int32Array(Math.max(-1, ...studentIds.values()) + 1).fill(-1);
+    const toTeacher = new Int32Array(largest(studentIds.values()) + 1).fill(-1);
     for (const [token, id] of studentIds) {
       const old = teacherIds.get(token);
       if (old === undefined) throw new Error(`the student's token ${JSON.stringify(token)} is not in the teacher's vocabulary; distill from the teacher the student's tokenizer came from`);
       toTeacher[id] = old;
     }
     if (toTeacher.length === teacherIds.size && toTeacher.every((old, id) => old === id)) return undefined;
-    const toStudent = new Int32Array(Math.max(-1, ...teacherIds.values()) + 1).fill(-1);
+    const toStudent = new Int32Array(largest(teacherIds.values()) + 1).fill(-1);
     toTeacher.forEach((old, id) => { if (old >= 0) toStudent[old] = id; });
     return new VocabMap(toTeacher, toStudent);
   }

@@ -90,7 +90,7 @@ export interface TeacherHooks {
   /** Kept in the checkpoint: a resumed distillation takes its settings from there. */
   checkpointConfig?: Record<string, unknown>;
   reportExtra?: (report: TrainReport) => Record<string, unknown>;
-  /** Told the tokenizer the student reads text with, once the run has settled it (a pruned one differs from the teacher's). */
+  /** Told the tokenizer the student reads text with where it is a pruned copy of the teacher's (--vocab-prune). */
   studentTokenizer?: (json: TokenizerJson) => void;
 }
 
@@ -161,7 +161,7 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const log = (message: string) => emit({ type: 'log', message });
   const run = await resolveRun(options);
   const data = prepareData(run, options.teacher, log);
-  if (data.tokenizer) options.teacher?.studentTokenizer?.(data.tokenizer.toJSON());
+  if (data.tokenizer && data.vocabPrune) options.teacher?.studentTokenizer?.(data.tokenizer.toJSON());
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
   await fs.mkdir(options.out, { recursive: true });
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });

@@ -90,9 +90,17 @@ export class TrainLoop {
     const result = await this.trainer.evaluate(batches(), { predictions: Boolean(agreement) });
     const metrics = metricsOf(result, config.task, data.splits[split].charsPerToken);
     if (agreement && result.predictions) {
-      let same = 0, i = 0;
-      for (const batch of batches()) for (const t of await agreement(batch)) same += Number(t === result.predictions[i++]);
-      metrics.teacher_agreement = same / Math.max(1, i);
+      // A teacher with no answer at a position (-1: none of its top k is in a pruned vocabulary) is left out.
+      let same = 0, i = 0, counted = 0;
+      for (const batch of batches()) {
+        for (const t of await agreement(batch)) {
+          const mine = result.predictions[i++];
+          if (t < 0) continue;
+          same += Number(t === mine);
+          counted++;
+        }
+      }
+      metrics.teacher_agreement = same / Math.max(1, counted);
     }
     return metrics;
   }

@@ -144,6 +144,10 @@ function textData(data: Exclude<Dataset, { task: 'image' }>, run: ResolvedRun, l
   let vocabPrune: VocabPrune | undefined;
   if (run.config.vocabPrune) {
     ({ tokenizer, prune: vocabPrune } = pruneToTrainingSplit(data, tokenizer, augment ? 4 * ctx : ctx));
+    const saved = run.resumed?.config.tokenizer as string | undefined;
+    if (saved && !sameJson(saved, tokenizer.toJSON())) {
+      throw new DataError('the training split no longer reads to the tokens this run\'s vocabulary was cut to (its data or the teacher\'s tokenizer changed); start a new run');
+    }
     log(`--vocab-prune: ${vocabPrune.occurring} of the teacher's ${vocabPrune.teacher_vocab} tokens occur in the training split; the student's vocabulary keeps ${vocabPrune.student_vocab} (with specials, bytes and the tokens merges build them from)`);
   }
   const reader = { tokenizer, ctx };

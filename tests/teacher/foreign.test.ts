@@ -93,6 +93,17 @@ describe('a BERT-style classifier exported by PyTorch', () => {
     expect(JSON.parse(tokenizerJsonOf(student.metadata)!).model.type).toBe('WordPiece');
     expect(student.initializers.get('tok_emb.weight')?.dims[0] ?? student.initializers.get([...student.initializers.keys()].find((k) => /emb/.test(k))!)!.dims[0]).toBe(tokenizer.vocabSize);
   });
+
+  it('--vocab-prune on a classifier: the ids are mapped, its soft labels over classes are not', async () => {
+    const report = await distill({
+      data: 'spam', teachers: [server.url], epochs: 1, batch: 16, lr: 3e-3, seed: 1, dataOptions: { limit: 64 }, cacheDir: tmp('minnow-cache-'), out: tmp(), vocabPrune: true,
+    });
+    const prune = report.vocab_prune as { teacher_vocab: number; student_vocab: number };
+    expect(prune.teacher_vocab).toBe(tokenizer.vocabSize);
+    expect(prune.student_vocab).toBeLessThan(tokenizer.vocabSize);
+    expect((report.metrics as { accuracy: number }).accuracy).toBeGreaterThan(0.5);
+    expect(report.validation.teacher_agreement).toBeGreaterThan(0.5);
+  });
 });
 
 describe('a GPT-style decoder exported by PyTorch', () => {
@@ -140,6 +151,15 @@ describe('a GPT-style decoder exported by PyTorch', () => {
     // The cache keeps the teacher's ids, so the unpruned run's soft labels served the pruned one.
     expect(Number.isFinite((pruned.metrics as { val_loss: number }).val_loss)).toBe(true);
     expect((pruned.distillation as { cache_hits: number }).cache_hits).toBeGreaterThan(0);
+    // Resumed and offline, the run cuts the same vocabulary and maps the same soft labels.
+    const resumed = tmp();
+    await distill({ ...common, vocabPrune: true, maxSteps: 3, out: resumed });
+    const again = await distill({ ...common, vocabPrune: true, resume: resumed, out: resumed });
+    const offline = await distill({ ...common, teachers: undefined, offline: true, vocabPrune: true, out: tmp() });
+    for (const r of [again, offline]) {
+      expect(r.vocab_prune).toEqual(pruned.vocab_prune);
+      expect(r.metrics).toEqual(pruned.metrics);
+    }
   });
 });
 

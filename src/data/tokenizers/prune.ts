@@ -53,9 +53,16 @@ export function pruneTokenizer(json: TokenizerJson, occurring: Iterable<number>)
 
 function alwaysKept(json: TokenizerJson, ids: Map<string, number>): string[] {
   const model = json.model as TokenizerJson['model'] & { byte_fallback?: boolean; unk_id?: number | null };
+  const padding = json.padding as { pad_token?: string } | null;
   const kept = [...json.added_tokens.map((t) => t.content), ...processorTokens(json.post_processor)];
+  if (typeof padding?.pad_token === 'string') kept.push(padding.pad_token);
   if (typeof model.unk_token === 'string') kept.push(model.unk_token);
-  if (Array.isArray(model.vocab) && typeof model.unk_id === 'number') kept.push(model.vocab[model.unk_id]![0]);
+  if (Array.isArray(model.vocab)) {
+    const pieces = model.vocab as UnigramPiece[];
+    if (typeof model.unk_id === 'number') kept.push(pieces[model.unk_id]![0]);
+    // Unigram scores unknown characters below its lowest piece: keeping that piece keeps the score.
+    if (pieces.length) kept.push(pieces.reduce((low, p) => (p[1] < low[1] ? p : low))[0]);
+  }
   if (model.byte_fallback) kept.push(...[...ids.keys()].filter((t) => /^<0x[0-9A-F]{2}>$/.test(t)));
   // A byte-level model's single characters are its 256 bytes: with them any text still encodes.
   if (JSON.stringify(json.pre_tokenizer ?? null).includes('"ByteLevel"')) kept.push(...[...ids.keys()].filter((t) => [...t].length === 1));
@@ -76,9 +83,9 @@ function processorTokens(processor: unknown): string[] {
 function addMergeParts(json: TokenizerJson, keep: Set<string>): void {
   const builders = new Map<string, [string, string][]>();
   for (const [a, b] of mergePairs(json)) {
-    const list = builders.get(a + b) ?? [];
+    const list = builders.get(merged(json, a, b)) ?? [];
     list.push([a, b]);
-    builders.set(a + b, list);
+    builders.set(merged(json, a, b), list);
   }
   const work = [...keep];
   while (work.length) {
@@ -86,6 +93,12 @@ function addMergeParts(json: TokenizerJson, keep: Set<string>): void {
       for (const part of [a, b]) if (!keep.has(part)) { keep.add(part); work.push(part); }
     }
   }
+}
+
+/** The token a merge makes: a continuing piece's prefix (WordPiece-style '##') is not repeated inside. */
+function merged(json: TokenizerJson, a: string, b: string): string {
+  const prefix = json.model.continuing_subword_prefix;
+  return typeof prefix === 'string' && prefix && b.startsWith(prefix) ? a + b.slice(prefix.length) : a + b;
 }
 
 function mergePairs(json: TokenizerJson): [string, string][] {
@@ -97,7 +110,11 @@ function mergePairs(json: TokenizerJson): [string, string][] {
 }
 
 function renumbered(json: TokenizerJson, keep: Set<string>, newId: Map<number, number>): TokenizerJson {
-  const to = (old: number) => newId.get(old)!;
+  const to = (old: number) => {
+    const id = newId.get(old);
+    if (id === undefined) throw new Error(`the tokenizer names token id ${old} (a special or padding token) that its vocabulary does not have`);
+    return id;
+  };
   const model = { ...json.model };
   if (Array.isArray(model.vocab)) {
     const pieces = (model.vocab as UnigramPiece[]).filter((_, old) => newId.has(old));
@@ -107,7 +124,7 @@ function renumbered(json: TokenizerJson, keep: Set<string>, newId: Map<number, n
     model.vocab = Object.fromEntries(Object.entries(model.vocab as Vocab).filter(([token]) => keep.has(token)).map(([token, id]) => [token, to(id)]));
   }
   if (model.merges) {
-    const kept = mergePairs(json).map((pair, i) => [pair, model.merges![i]] as const).filter(([[a, b]]) => keep.has(a + b) && keep.has(a) && keep.has(b));
+    const kept = mergePairs(json).map((pair, i) => [pair, model.merges![i]] as const).filter(([[a, b]]) => keep.has(merged(json, a, b)) && keep.has(a) && keep.has(b));
     model.merges = kept.map(([, m]) => m) as typeof model.merges;
   }
   const padding = json.padding as { pad_id?: number } | null;
