@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import pino, { type Logger } from 'pino';
-import { PROTOCOL_VERSION, clientMessageSchema, type ClientMessage, type ErrorCode, type InferMessage, type InfoMessage } from '../src/protocol/messages.js';
+import { MAX_ID_LENGTH, PROTOCOL_VERSION, clientMessageSchema, type ClientMessage, type ErrorCode, type InferMessage, type InfoMessage } from '../src/protocol/messages.js';
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
 import type { Device } from '../src/onnx/runtime.js';
 import { loadTeacherModel, warmUpRequest, type TeacherModel } from './model.js';
@@ -15,7 +15,7 @@ import { TokenSet } from './auth.js';
 import { TeacherMetrics } from './metrics.js';
 import { Connection } from './connection.js';
 import { softLabels } from './soft-labels.js';
-import { RequestError, validateInputs } from './validate.js';
+import { RequestError, largestRequest, validateInputs } from './validate.js';
 
 export interface ServeOptions {
   /** Path to a model.onnx (or a run directory), a loaded model, or one being loaded. */
@@ -52,15 +52,21 @@ interface Loaded { model: TeacherModel; batcher: DynamicBatcher }
 
 type Parsed = { msg: ClientMessage } | { id: number | string | null; code: ErrorCode; message: string };
 
+/** The id an error answers: a request's own, unless it is one no valid request carries (a 1 MB string). */
+function echoableId(id: unknown): number | string | null {
+  if (typeof id === 'number') return Number.isSafeInteger(id) ? id : null;
+  return typeof id === 'string' && id.length <= MAX_ID_LENGTH ? id : null;
+}
+
 /** A frame as a client message, or the error that answers it. */
 function parseFrame(raw: RawData, isBinary: boolean, maxPayload: number): Parsed {
   const frame = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
   if (!isBinary) return { id: null, code: 'bad_frame', message: 'frames must be binary msgpack' };
-  if (frame.length > maxPayload) return { id: null, code: 'too_large', message: `frame of ${frame.length} bytes exceeds --max-payload ${maxPayload}` };
+  if (frame.length > maxPayload) return { id: null, code: 'too_large', message: `frame of ${frame.length} bytes exceeds this teacher's max_payload ${maxPayload} (its info message says so); split the request` };
   let decoded: unknown;
   try { decoded = decodeFrame(frame); } catch { return { id: null, code: 'bad_frame', message: 'frame is not valid msgpack' }; }
   const obj = decoded as { id?: unknown; version?: unknown } | null;
-  const id = obj && typeof obj === 'object' && (typeof obj.id === 'number' || typeof obj.id === 'string') ? obj.id : null;
+  const id = obj && typeof obj === 'object' ? echoableId(obj.id) : null;
   if (obj && typeof obj === 'object' && obj.version !== undefined && obj.version !== PROTOCOL_VERSION) {
     return { id, code: 'unsupported_version', message: `protocol version ${String(obj.version)} is not supported; this teacher speaks version ${PROTOCOL_VERSION}` };
   }
@@ -79,6 +85,8 @@ export class TeacherServer {
   private readonly log: Logger;
   private readonly tokens?: TokenSet;
   private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number };
+  /** Frames above this are refused undecoded: --max-payload, or less where the model bounds a request. */
+  private frameLimit: number;
   private readonly httpServer: http.Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
@@ -98,6 +106,7 @@ export class TeacherServer {
       throw new Error(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
     }
     this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
+    this.frameLimit = this.limits.maxPayload;
     this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
     // ws drops frames over its own limit by closing the socket (1009); frames between our limit and
     // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
@@ -156,6 +165,7 @@ export class TeacherServer {
     }
     if (this.current !== 'loading') return; // closed while loading: close() releases the model
     this.loaded = loaded;
+    this.frameLimit = Math.min(this.limits.maxPayload, largestRequest(loaded.model, this.limits.maxBatch) ?? Infinity);
     this.current = 'ready';
     this.log.info({ url: this.url, teacher_id: this.teacherId, task: this.model.task, auth: this.tokens ? `${this.tokens.size} token(s)` : 'none (loopback only)' }, 'teacher ready');
     if (!this.tokens) this.log.warn('no --token-file: listening on loopback only, without authentication');
@@ -218,7 +228,7 @@ export class TeacherServer {
   }
 
   private onMessage(conn: Connection, raw: RawData, isBinary: boolean): void {
-    const parsed = parseFrame(raw, isBinary, this.limits.maxPayload);
+    const parsed = parseFrame(raw, isBinary, this.frameLimit);
     if (!('msg' in parsed)) return conn.fail(parsed.id, parsed.code, parsed.message);
     const { msg } = parsed;
     if (msg.type === 'hello') return this.onHello(conn, msg.id, msg.token);
@@ -252,7 +262,7 @@ export class TeacherServer {
       type: 'info', id, version: PROTOCOL_VERSION, teacher_id: model.id, task: model.task, inputs: model.inputs,
       tokenizer: model.tokenizer, labels: model.labels, vocab_size: model.vocabSize, preprocessing: model.preprocessing,
       params: model.params, metrics: model.metrics,
-      limits: { max_batch: this.limits.maxBatch, max_payload: this.limits.maxPayload, max_inflight: this.limits.maxInflight, max_seq: model.maxSeq },
+      limits: { max_batch: this.limits.maxBatch, max_payload: this.frameLimit, max_inflight: this.limits.maxInflight, max_seq: model.maxSeq },
     };
   }
 

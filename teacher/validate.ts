@@ -12,6 +12,28 @@ export class RequestError extends Error {
 
 const ARRAY_OF: Record<string, new (...args: never[]) => ArrayBufferView> = { int64: BigInt64Array, int32: Int32Array, float32: Float32Array };
 
+/** Room in a request frame for what is not tensor data: the envelope, input names, dims, an id. */
+const ENVELOPE_BYTES = 4096;
+
+/**
+ * The largest frame a valid request to this model can be: max_batch rows of every input at its
+ * longest (8 bytes a value, int64's), or undefined where a dimension has no bound. A larger frame is
+ * refused before it is decoded, so that no client makes the server decode megabytes to say no.
+ */
+export function largestRequest(model: TeacherModel, maxBatch: number): number | undefined {
+  let bytes = ENVELOPE_BYTES;
+  for (const spec of model.inputs) {
+    let perRow = 8;
+    for (const d of spec.shape.slice(1)) {
+      const size = typeof d === 'number' ? d : model.maxSeq;
+      if (size === undefined) return undefined;
+      perRow *= size;
+    }
+    bytes += maxBatch * perRow;
+  }
+  return bytes;
+}
+
 export function validateInputs(model: TeacherModel, inputs: Record<string, WireTensor>, maxBatch: number): BatchRequest {
   for (const name of Object.keys(inputs)) {
     if (!model.inputs.some((s) => s.name === name)) throw new RequestError('bad_input', `unknown input '${name}'; the model takes ${model.inputs.map((s) => s.name).join(', ')}`);

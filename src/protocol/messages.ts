@@ -19,14 +19,23 @@ export const wireTensorSchema = z.object({
 });
 export type WireTensor = z.infer<typeof wireTensorSchema>;
 
-const base = { id: z.union([z.number().int(), z.string().max(64)]), version: z.number().int() };
+/** Longest string id a request may carry (errors echo it). */
+export const MAX_ID_LENGTH = 64;
+
+/**
+ * Temperatures a teacher answers at. Below 1e-3, logits / T leave float32's range for no logits a
+ * model gives (1e-300 gave -Infinity log-probs, 5e-324 NaN); above 100 every distribution is flat.
+ */
+export const TEMPERATURE_RANGE = { min: 1e-3, max: 100 } as const;
+
+const base = { id: z.union([z.number().int(), z.string().max(MAX_ID_LENGTH)]), version: z.number().int() };
 
 export const helloSchema = z.object({ type: z.literal('hello'), ...base, token: z.string().max(4096).optional() });
 export const inferSchema = z.object({
   type: z.literal('infer'),
   ...base,
   inputs: z.record(z.string(), wireTensorSchema),
-  temperature: z.number().positive().max(100).default(1),
+  temperature: z.number().min(TEMPERATURE_RANGE.min, { message: `must be at least ${TEMPERATURE_RANGE.min}` }).max(TEMPERATURE_RANGE.max, { message: `must be at most ${TEMPERATURE_RANGE.max}` }).default(1),
   /** 0 or absent: the full distribution. */
   top_k: z.number().int().nonnegative().default(0),
   /** With top_k: top_k tokens drawn from the distribution instead of its top k (format 'sampled'). */

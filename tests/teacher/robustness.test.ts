@@ -43,6 +43,10 @@ describe('bad requests get errors with codes', () => {
     ['a sequence past the context', (c) => c.send(good(1, 1, 17)), 'bad_input'],
     ['an unknown input', (c) => c.send({ ...good(1), inputs: { ...good(1).inputs, pixels: { dtype: 'float32', dims: [1, 1], data: new Float32Array(1) } } }), 'bad_input'],
     ['a batch over --max-batch', (c) => c.send(good(1, 9, 4)), 'batch_too_large'],
+    ['a temperature that underflows (5e-324 gave NaN soft labels)', (c) => c.send({ ...good(1), temperature: 5e-324 }), 'bad_request'],
+    ['a temperature of 1e-300 (gave -Infinity)', (c) => c.send({ ...good(1), temperature: 1e-300 }), 'bad_request'],
+    // 100 rows of 16 tokens: more than max_batch 8 could ever send, so refused by size, undecoded.
+    ['a frame larger than any request this model takes', (c) => c.send(good(1, 100, 16)), 'too_large'],
     ['a frame over --max-payload', (c) => c.sendBytes(encodeFrame({ ...good(1), pad: new Uint8Array(40 * 1024) })), 'too_large'],
   ];
   for (const [name, act, code] of cases) {
@@ -56,6 +60,15 @@ describe('bad requests get errors with codes', () => {
       await stillServes();
     });
   }
+
+  it('an id over 64 characters is not echoed back: the error answers id null, in a short frame', async () => {
+    const c = await ready();
+    c.send({ ...good(1), id: 'x'.repeat(2_000), top_k: -1 });
+    const reply = await c.next() as { type: string; id: unknown; message: string };
+    expect(reply).toMatchObject({ type: 'error', id: null, code: 'bad_request' });
+    expect(reply.message.length).toBeLessThan(200);
+    c.close();
+  });
 
   it('10k requests without reading the answers: busy errors, bounded buffers, server lives', async () => {
     const c = await ready();
