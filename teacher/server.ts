@@ -10,7 +10,7 @@ import { MAX_ID_LENGTH, PROTOCOL_VERSION, clientMessageSchema, type ClientMessag
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
 import type { Device } from '../src/onnx/runtime.js';
 import { loadTeacherModel, warmUpRequest, type TeacherModel } from './model.js';
-import { DynamicBatcher } from './batcher.js';
+import { DynamicBatcher, type BatchRequest } from './batcher.js';
 import { TokenSet } from './auth.js';
 import { TeacherMetrics } from './metrics.js';
 import { Connection } from './connection.js';
@@ -222,6 +222,7 @@ export class TeacherServer {
     ws.on('error', (err) => this.log.warn({ conn: conn.id, err: err.message }, 'socket error'));
     ws.on('close', (code) => {
       this.connections.delete(conn);
+      conn.wake();
       this.metrics.connections.set(this.connections.size);
       this.log.info({ conn: conn.id, code }, 'disconnected');
     });
@@ -267,7 +268,7 @@ export class TeacherServer {
   }
 
   private async infer(conn: Connection, msg: InferMessage): Promise<void> {
-    const { model, batcher } = this.loaded!;
+    const { model } = this.loaded!;
     let request;
     try {
       request = validateInputs(model, msg.inputs, this.limits.maxBatch);
@@ -275,7 +276,22 @@ export class TeacherServer {
       if (err instanceof RequestError) return conn.fail(msg.id, err.code, err.message);
       throw err;
     }
+    const bytes = answerBytes(model.task === 'lm' ? request.rows * request.seq! : request.rows, model.vocabSize, msg);
     conn.inflight++;
+    try {
+      if (!(await conn.reserve(bytes))) return;
+      try {
+        await this.answer(conn, msg, request);
+      } finally {
+        conn.release(bytes);
+      }
+    } finally {
+      conn.inflight--;
+    }
+  }
+
+  private async answer(conn: Connection, msg: InferMessage, request: BatchRequest): Promise<void> {
+    const { model, batcher } = this.loaded!;
     try {
       const { logits, dims } = await batcher.submit(request);
       const vocab = dims.at(-1)!;
@@ -284,8 +300,6 @@ export class TeacherServer {
       this.metrics.requests.inc();
     } catch (err) {
       conn.fail(msg.id, 'internal', `inference failed: ${(err as Error).message}`);
-    } finally {
-      conn.inflight--;
     }
   }
 
@@ -305,6 +319,8 @@ export class TeacherServer {
     this.current = 'draining';
     if (served) this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
     this.httpServer.close();
+    // A client that stopped reading would hold its waiting requests, and the drain, forever.
+    for (const c of this.connections) c.unbound();
     // Requests already accepted are answered; each reply is flushed before its socket closes.
     await this.loaded?.batcher.drain();
     while ([...this.connections].some((c) => c.inflight > 0)) await new Promise((r) => setTimeout(r, 5));
@@ -316,6 +332,13 @@ export class TeacherServer {
     this.current = 'closed';
     if (served) this.log.info('stopped');
   }
+}
+
+/** About how many bytes the answer to a request takes on the wire. */
+function answerBytes(positions: number, vocab: number, msg: InferMessage): number {
+  const value = msg.fp16 ? 2 : 4;
+  const perPosition = msg.top_k > 0 && msg.top_k < vocab ? msg.top_k * (value + 4) + 4 : vocab * value;
+  return positions * perPosition + 256;
 }
 
 /** A teacher server listening with its model loaded and warm. */

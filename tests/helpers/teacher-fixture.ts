@@ -1,4 +1,5 @@
 // Small teacher models written to disk, and a raw WebSocket client for protocol tests.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -63,4 +64,21 @@ export function ids(rows: number, seq: number, vocab: number, seed: number): Big
   let s = seed >>> 0;
   for (let i = 0; i < out.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = BigInt(1 + (s % (vocab - 1))); }
   return out;
+}
+
+/** `minnow teacher serve` as a child process, once it says where it serves. */
+export async function spawnTeacher(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'teacher', 'serve', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no start line: ${stderr}`)), 60_000);
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      const m = /serving (ws:\/\/[^ ]+)/.exec(stderr);
+      if (m) { clearTimeout(t); resolve(m[1]!); }
+    });
+    child.on('exit', (code) => reject(new Error(`teacher serve exited ${code}: ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr };
 }

@@ -1,10 +1,10 @@
 // `minnow teacher train` and `minnow teacher serve` as processes, including SIGTERM under load.
 import { describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RawClient, ids, writeTeacherModel } from '../helpers/teacher-fixture.js';
+import { RawClient, ids, spawnTeacher, writeTeacherModel } from '../helpers/teacher-fixture.js';
 
 const root = path.resolve(__dirname, '../..');
 const cli = ['--import', 'tsx', path.join(root, 'src/cli/main.ts')];
@@ -23,16 +23,7 @@ describe('minnow teacher train', () => {
 describe('minnow teacher serve', () => {
   it('SIGTERM under load: every request gets its answer (or shutting_down if it came late), exit 0', async () => {
     const model = writeTeacherModel('lm', { vocab: 50, ctx: 16 });
-    const child = spawn(process.execPath, [...cli, 'teacher', 'serve', model, '--port', '0', '--max-batch', '8'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no start line: ${stderr}`)), 60_000);
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        const m = /serving (ws:\/\/[^ ]+)/.exec(stderr);
-        if (m) { clearTimeout(t); resolve(m[1]!); }
-      });
-    });
+    const { child, url, stderr } = await spawnTeacher([model, '--port', '0', '--max-batch', '8']);
     const clients = await Promise.all(Array.from({ length: 4 }, () => RawClient.open(url)));
     for (const c of clients) expect(await c.hello()).toMatchObject({ type: 'info' });
     const perClient = 30;
@@ -56,6 +47,6 @@ describe('minnow teacher serve', () => {
     expect(soft).toBeGreaterThan(perClient);
     expect(await exited).toBe(0);
     for (const c of clients) expect(c.closeCode).toBe(1001);
-    expect(stderr).toMatch(/SIGTERM: answering requests in flight/);
+    expect(stderr()).toMatch(/SIGTERM: answering requests in flight/);
   });
 });
