@@ -43,6 +43,11 @@ export interface ServeOptions {
   maxLength?: number;
 }
 
+/** A server that cannot start as asked (an address without tokens, a port in use): the operator's to fix. */
+export class ServeError extends Error {
+  override name = 'ServeError';
+}
+
 /** loading: listening, the model not yet warm; ready: serving; draining: answering what it accepted; closed. */
 export type TeacherState = 'loading' | 'ready' | 'draining' | 'closed';
 
@@ -103,7 +108,7 @@ export class TeacherServer {
     this.requestedHost = options.host ?? '127.0.0.1';
     this.tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? TokenSet.fromFile(options.tokenFile) : undefined;
     if (!this.tokens && !LOOPBACK.has(this.requestedHost)) {
-      throw new Error(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
+      throw new ServeError(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
     }
     this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
     this.frameLimit = this.limits.maxPayload;
@@ -112,6 +117,8 @@ export class TeacherServer {
     // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
     this.wss = new WebSocketServer({ server: this.httpServer, maxPayload: this.limits.maxPayload * 4 + 1024 * 1024 });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req.socket.remoteAddress));
+    // ws repeats the HTTP server's errors (a port in use): listen() reports them.
+    this.wss.on('error', () => {});
   }
 
   get state(): TeacherState { return this.current; }
@@ -136,9 +143,11 @@ export class TeacherServer {
   /** Opens the port (health says `loading`) and starts loading the model. */
   async listen(): Promise<void> {
     if (this.loading || this.current !== 'loading') throw new Error(`listen() is called once, on a new server (this one is ${this.address ? 'listening' : this.current})`);
+    const port = this.options.port ?? 7070;
     await new Promise<void>((resolve, reject) => {
-      this.httpServer.once('error', reject);
-      this.httpServer.listen(this.options.port ?? 7070, this.requestedHost, () => { this.httpServer.off('error', reject); resolve(); });
+      const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, this.requestedHost, port));
+      this.httpServer.once('error', failed);
+      this.httpServer.listen(port, this.requestedHost, () => { this.httpServer.off('error', failed); resolve(); });
     });
     this.address = this.httpServer.address() as AddressInfo;
     this.modelLoad = this.loadModel();
@@ -332,6 +341,15 @@ export class TeacherServer {
     this.current = 'closed';
     if (served) this.log.info('stopped');
   }
+}
+
+/** Why the port could not be opened, in the operator's terms. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (err.code === 'EADDRINUSE') return new ServeError(`${where} is already in use; stop what listens there or pick another --port`);
+  if (err.code === 'EACCES') return new ServeError(`no permission to listen on ${where}; use a port above 1023`);
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') return new ServeError(`${host} is not an address of this machine; give one of its addresses, or 0.0.0.0 for all`);
+  return err;
 }
 
 /** About how many bytes the answer to a request takes on the wire. */

@@ -5,12 +5,13 @@ import { DeviceError } from '../onnx/runtime.js';
 import { ModelFileError } from '../onnx/model-file.js';
 import { TeacherError } from '../../student/teacher-client.js';
 import { TeacherModelError } from '../../teacher/model.js';
+import { ServeError } from '../../teacher/server.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, TeacherModelError];
+const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, TeacherModelError, ServeError];
 /** A teacher that cannot be reached, refuses the token, speaks another protocol, changed or answers nonsense: the user's to fix. */
 const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels', 'no_tokenizer']);
 

@@ -3,7 +3,7 @@
 // tokenizer.json, metrics.jsonl and report.json (artefacts.ts).
 import { promises as fs } from 'node:fs';
 import type { Task } from '../format/metadata.js';
-import type { LoadOptions } from '../data/datasets.js';
+import { DataError, type LoadOptions } from '../data/datasets.js';
 import type { Split } from '../data/split.js';
 import type { Batch } from '../data/batching.js';
 import type { Graph } from '../onnx/graph.js';
@@ -156,14 +156,26 @@ async function startTrainer(run: ResolvedRun, data: PreparedData, options: Train
   return { trainer, cursor, totalSteps, stepsPerEpoch };
 }
 
+/** The output directory, made before any work so that a wrong --out costs nothing. */
+async function makeOutDir(out: string): Promise<void> {
+  try {
+    await fs.mkdir(out, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new DataError(`--out ${out} is a file (or lies under one); give a directory`);
+    if (code === 'EACCES') throw new DataError(`--out ${out}: no permission to create it`);
+    throw err;
+  }
+}
+
 export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const emit = options.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: 'log', message });
   const run = await resolveRun(options);
+  await makeOutDir(options.out);
   const data = prepareData(run, options.teacher, log);
   if (data.tokenizer && data.vocabPrune) options.teacher?.studentTokenizer?.(data.tokenizer.toJSON());
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
-  await fs.mkdir(options.out, { recursive: true });
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });
   emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: data.splits.train.source.size, unlabelledExamples: data.counts.unlabelled });
   const started = Date.now();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
@@ -76,6 +77,22 @@ describe('bad input: one line, exit code 2', () => {
     const file = path.join(tmp(), 'x.onnx');
     writeFileSync(file, 'not a model');
     expectUserError(minnow('inspect', file), /x\.onnx: not a valid ONNX model/);
+  });
+  it('--out naming a file, before any tokenizer is trained', () => {
+    const file = path.join(tmp(), 'out.txt');
+    writeFileSync(file, '');
+    const r = minnow('train', '--task', 'classify', '--data', 'spam', '--out', file);
+    expectUserError(r, /^minnow: --out .*out\.txt is a file \(or lies under one\); give a directory\n/);
+    expect(r.stderr).not.toMatch(/training a byte-level BPE/);
+  });
+  it('teacher serve on a port in use, and on a public address without tokens', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    const model = path.join(root, 'tests/fixtures/foreign/bert.onnx');
+    expectUserError(minnow('teacher', 'serve', model, '--port', String(port)), new RegExp(`^minnow: 127.0.0.1:${port} is already in use; stop what listens there or pick another --port\\n`));
+    busy.close();
+    expectUserError(minnow('teacher', 'serve', model, '--host', '0.0.0.0', '--port', '0'), /^minnow: refusing to listen on 0\.0\.0\.0 without --token-file/);
   });
   it('resuming from a directory without a checkpoint', () => {
     expectUserError(minnow('train', '--task', 'lm', '--data', 'moby-dick', '--resume', '/nonexistent', '--out', tmp()), /no checkpoint at/);
