@@ -27,6 +27,8 @@ export interface TeacherModelOptions {
   tokenizer?: string;
   /** Longest sequence, for models whose position table cannot be read from the graph. */
   maxLength?: number;
+  /** Check the weights against minnow.weights_sha256 (default true). */
+  verify?: boolean;
 }
 
 /** Inputs of exported models that the server fills itself: clients send ids (and a mask) only. */
@@ -73,7 +75,7 @@ function gatherTableRows(graph: Graph, input: string): number | undefined {
 }
 
 export async function loadTeacherModel(file: string, options: TeacherModelOptions = {}): Promise<TeacherModel> {
-  const { bytes, graph } = readOnnxFile(file);
+  const { bytes, graph } = readOnnxFile(file, { verify: options.verify });
   const { logits, shape } = logitsOf(file, graph, options);
   const task = options.task ?? graph.metadata.get(META.task) ?? (shape.length === 3 ? 'lm' : 'classify');
   checkLogitsForTask(logits, shape, task);

@@ -41,6 +41,8 @@ export interface ServeOptions {
   tokenizer?: string;
   logitsOutput?: string;
   maxLength?: number;
+  /** Check the model's weights against minnow.weights_sha256 (default true). */
+  verify?: boolean;
 }
 
 /** A server that cannot start as asked (an address without tokens, a port in use): the operator's to fix. */
@@ -186,7 +188,7 @@ export class TeacherServer {
     const model = typeof source === 'string'
       ? await loadTeacherModel(source, {
         device: this.options.device, threads: this.options.threads, task: this.options.task, labels: this.options.labels,
-        tokenizer: this.options.tokenizer, logitsOutput: this.options.logitsOutput, maxLength: this.options.maxLength,
+        tokenizer: this.options.tokenizer, logitsOutput: this.options.logitsOutput, maxLength: this.options.maxLength, verify: this.options.verify,
       })
       : await source;
     const batcher = new DynamicBatcher(model, this.limits.maxBatch, this.options.maxWaitMs ?? 5, {

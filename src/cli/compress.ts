@@ -1,12 +1,11 @@
 // `minnow compress`: a thin shell over src/compress.
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { compressModel, type CompressOptions } from '../compress/compress.js';
 import { parseStructuredTargets } from '../compress/prune/structured.js';
 import { sensitivityScan, type SensitivityRow } from '../compress/sensitivity.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { ModelFileError } from '../onnx/model-file.js';
+import { ModelFileError, readOnnxFile } from '../onnx/model-file.js';
 import { int } from './options.js';
 import { UsageError } from './errors.js';
 
@@ -42,10 +41,11 @@ export function addCompressCommand(program: Command): void {
     .option('--limit <n>', 'with --keep scan:N: use at most N examples per split', int('--limit'))
     .addOption(new Option('--kept-precision <p>', 'int4: what kept matrices become').choices(['int8', 'float32']).default('int8'))
     .requiredOption('--out <file>', 'compressed model.onnx to write')
+    .option('--no-verify', 'compress without checking the weights against the sha256 the file records')
     .action(async (model: string, o) => {
       if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
       let input: Uint8Array;
-      try { input = readFileSync(model); } catch { throw new ModelFileError(`model file '${model}' not found`); }
+      input = readOnnxFile(model, { verify: o.verify }).bytes;
       const scan = /^scan:(\d+)$/.exec(o.keep);
       if (scan && !o.quantize) throw new UsageError('--keep scan:N ranks weights for quantization: give --quantize');
       if (scan && !o.data) throw new UsageError('--keep scan:N needs --data to measure on (its validation split)');

@@ -61,16 +61,18 @@ export function buildProgram(): Command {
     .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
     .option('--batch <n>', 'examples per batch', int('--batch'), 64)
     .option('--limit <n>', 'use at most N examples per split', int('--limit'))
+    .option('--no-verify', 'evaluate without checking the weights against the sha256 the file records')
     .action(async (model: string, o) => {
-      const metrics = await evaluateModelFile(model, { data: o.data, split: o.split, device: o.device, batch: o.batch, dataOptions: { limit: o.limit } });
+      const metrics = await evaluateModelFile(model, { data: o.data, split: o.split, device: o.device, batch: o.batch, dataOptions: { limit: o.limit }, verify: o.verify });
       process.stdout.write(JSON.stringify(metrics, null, 2) + '\n');
     });
 
   program.command('inspect')
     .description('print a model file\'s metadata, parameter count, size and op histogram')
     .argument('<model>', 'model.onnx')
-    .action((model: string) => {
-      process.stdout.write(JSON.stringify(inspectModelFile(model), null, 2) + '\n');
+    .option('--no-verify', 'inspect without checking the weights against the sha256 the file records')
+    .action((model: string, o) => {
+      process.stdout.write(JSON.stringify(inspectModelFile(model, { verify: o.verify }), null, 2) + '\n');
     });
 
   addTeacherCommands(program, (command) => addTrainCommand(command, DEFAULT_TEACHER));

@@ -7,7 +7,7 @@ import { int, num, device, fraction, pruneSchedule, qat } from './options.js';
 /** The run options every training command takes, as the library takes them. */
 export type RunOptions = Pick<TrainJobOptions, 'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' |
   'optimizer' | 'weightDecay' | 'labelSmoothing' | 'warmup' | 'evalEvery' | 'checkpointEvery' | 'threads' | 'dataOptions' | 'prune' |
-  'qat' | 'augment' | 'initFrom'>;
+  'qat' | 'augment' | 'initFrom' | 'verify'>;
 
 export function addRunOptions(command: Command): Command {
   return command
@@ -34,7 +34,8 @@ export function addRunOptions(command: Command): Command {
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
     .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware training: the forward pass sees the weights as minnow compress will store them (its defaults: --keep last)', qat)
     .option('--augment', 'augment training batches: images shifted up to 2 px and flipped, texts longer than ctx cut at a random window')
-    .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)');
+    .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)')
+    .option('--no-verify', 'load --init-from without checking its weights against the sha256 it records');
 }
 
 /** What addRunOptions' flags parsed to. */
@@ -46,7 +47,7 @@ export function runOptionsOf(o: Record<string, unknown>): RunOptions {
     labelSmoothing: flag('labelSmoothing'), warmup: flag('warmup'), evalEvery: flag('evalEvery'), checkpointEvery: flag('checkpointEvery'),
     threads: flag('threads'), dataOptions: { limit: flag('limit'), keepHeaders: flag('keepHeaders'), labelsFraction: flag('labelsFraction') },
     prune: o.prune ? { sparsity: flag<number>('prune'), ...flag<object>('pruneSchedule') } : undefined,
-    qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'),
+    qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'), verify: flag('verify'),
   };
 }
 

@@ -32,12 +32,13 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--tokenizer <file>', 'tokenizer.json (Hugging Face), for text models without minnow metadata; students adopt it')
     .option('--output <name>', 'the output to serve as logits (default: logits, else the first)')
     .option('--max-length <n>', 'longest sequence, where the model\'s position table cannot be read', int('--max-length'))
+    .option('--no-verify', 'serve without checking the weights against the sha256 the file records')
     .action(async (model: string, o) => {
       const server = new TeacherServer({
         model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
         maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
         task: o.task, labels: o.labels?.split(','), tokenizer: o.tokenizer ? await readTokenizerFile(o.tokenizer) : undefined,
-        logitsOutput: o.output, maxLength: o.maxLength,
+        logitsOutput: o.output, maxLength: o.maxLength, verify: o.verify,
       });
       await server.listen();
       const stopped = new Promise<void>((resolve) => {

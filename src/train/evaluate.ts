@@ -1,7 +1,7 @@
 // Evaluating an exported model file on a data set, and describing a model file (`minnow eval`,
 // `minnow inspect`).
 import { encodeModel } from '../onnx/codec.js';
-import { ModelFileError, decodeOnnx, readOnnxFile } from '../onnx/model-file.js';
+import { ModelFileError, decodeOnnx, readOnnxFile, type ReadOptions } from '../onnx/model-file.js';
 import type { Graph } from '../onnx/graph.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
 import { loadDataset, type Dataset, type LoadOptions } from '../data/datasets.js';
@@ -19,10 +19,10 @@ function meta(graph: Graph, key: string, file: string): string {
   return v;
 }
 
-export interface EvalOptions { data: string; split?: Split; device?: Device; batch?: number; dataOptions?: LoadOptions }
+export interface EvalOptions { data: string; split?: Split; device?: Device; batch?: number; dataOptions?: LoadOptions; verify?: boolean }
 
 export async function evaluateModelFile(file: string, options: EvalOptions): Promise<Record<string, number>> {
-  return evaluateGraph(readOnnxFile(file).graph, options, file);
+  return evaluateGraph(readOnnxFile(file, { verify: options.verify }).graph, options, file);
 }
 
 /** The same as evaluateModelFile for a model in memory (e.g. each candidate of a sensitivity scan). */
@@ -87,8 +87,8 @@ export interface ModelSummary {
   metadata: Record<string, unknown>;
 }
 
-export function inspectModelFile(file: string): ModelSummary {
-  const { bytes, graph } = readOnnxFile(file);
+export function inspectModelFile(file: string, options: ReadOptions = {}): ModelSummary {
+  const { bytes, graph } = readOnnxFile(file, options);
   const ops: Record<string, number> = {};
   for (const n of graph.nodes) {
     const key = n.domain ? `${n.domain}.${n.opType}` : n.opType;

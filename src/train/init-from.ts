@@ -23,8 +23,8 @@ export interface InitModel {
   weights: Map<string, Tensor>;
 }
 
-export function readInitModel(file: string, task: Task, model: string | undefined): InitModel {
-  const { graph } = readOnnxFile(file);
+export function readInitModel(file: string, task: Task, model: string | undefined, verify = true): InitModel {
+  const { graph } = readOnnxFile(file, { verify });
   const spec = graph.metadata.get(META.model);
   const fileTask = graph.metadata.get(META.task);
   if (!spec || !fileTask) throw new ModelFileError(`--init-from ${file}: no minnow metadata (${META.model}, ${META.task}); it needs a model that minnow trained, compressed or pruned`);

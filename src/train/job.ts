@@ -60,6 +60,8 @@ export interface TrainJobOptions {
   prune?: PruneSchedule;
   /** Start from this model file's weights (and its architecture, tokenizer and labels). */
   initFrom?: string;
+  /** Check --init-from's weights against minnow.weights_sha256 (default true). */
+  verify?: boolean;
   /** Augment training batches: images shifted up to 2 px and flipped; texts longer than ctx cut at a random window. */
   augment?: boolean;
   /** Quantization-aware training: the forward pass sees the weights as `minnow compress` will store them. */

@@ -48,7 +48,7 @@ function configFrom(options: TrainJobOptions, init: InitModel | undefined): RunC
 
 export async function resolveRun(options: TrainJobOptions): Promise<ResolvedRun> {
   const resumed = options.resume ? await loadCheckpoint(path.join(options.resume, 'checkpoint')) : undefined;
-  const init = !resumed && options.initFrom ? readInitModel(options.initFrom, options.task, options.model) : undefined;
+  const init = !resumed && options.initFrom ? readInitModel(options.initFrom, options.task, options.model, options.verify) : undefined;
   const config = resumed ? (resumed.config.run as RunConfig) : configFrom(options, init);
   if (resumed && options.epochs) config.epochs = options.epochs;
   const arch = parseModelSpec(config.model);

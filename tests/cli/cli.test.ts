@@ -6,6 +6,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
+import { buildModel } from '../../src/nn/models.js';
+import { encodeModel } from '../../src/onnx/codec.js';
+import { stampWeightsDigest } from '../../src/onnx/digest.js';
+import { META } from '../../src/format/metadata.js';
 
 const root = path.resolve(__dirname, '../..');
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-cli-'));
@@ -96,6 +100,32 @@ describe('bad input: one line, exit code 2', () => {
   });
   it('resuming from a directory without a checkpoint', () => {
     expectUserError(minnow('train', '--task', 'lm', '--data', 'moby-dick', '--resume', '/nonexistent', '--out', tmp()), /no checkpoint at/);
+  });
+});
+
+describe('model files whose weights do not match their sha256', () => {
+  // A model stamped with its digest, then 64 of its weights changed: what flipped bytes on disk give.
+  const file = path.join(tmp(), 'tampered.onnx');
+  const model = buildModel({ kind: 'mlp', hidden: [16] }, { task: 'image', numClasses: 10, imageShape: [1, 28, 28] }, { seed: 1 });
+  model.graph.metadata.set(META.task, 'image');
+  stampWeightsDigest(model.graph);
+  const weights = [...model.graph.initializers.values()][0]!.data as Float32Array;
+  for (let i = 0; i < 64; i++) weights[i] = -weights[i]! - 1;
+  writeFileSync(file, encodeModel(model.graph));
+  const refused = /tampered\.onnx: the model's weights do not match their sha256 \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\): the file is corrupt or was changed; pass --no-verify to load it anyway/;
+
+  it('inspect, eval, compress, teacher serve and --init-from refuse them in one line', () => {
+    expectUserError(minnow('inspect', file), refused);
+    expectUserError(minnow('eval', file, '--data', 'fashion-mnist', '--limit', '64'), refused);
+    expectUserError(minnow('compress', file, '--quantize', 'int8', '--out', path.join(tmp(), 'q.onnx')), refused);
+    expectUserError(minnow('teacher', 'serve', file, '--port', '0'), refused);
+    expectUserError(minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--init-from', file, '--limit', '64', '--out', tmp()), refused);
+  });
+
+  it('--no-verify loads them anyway', () => {
+    const r = minnow('inspect', file, '--no-verify');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).metadata[META.weightsSha256]).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 
