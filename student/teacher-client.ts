@@ -1,13 +1,15 @@
-// The client students use to talk to one or more teachers: handshake, pipelined infer() calls,
-// reconnection with exponential backoff, failover across URLs serving the same teacher, and a
-// refusal to go on when the teacher's id changes.
+// The client students use to talk to their teacher, served by one or many replicas: handshake,
+// pipelined infer() calls spread over every replica at once (each request to the connected one
+// with the fewest in flight), a replica that answers `busy` backed off, one that drops reconnected
+// with exponential backoff while its unanswered requests go to the others, and a refusal to go on
+// when a replica reports another teacher id.
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ErrorCode, type InfoMessage, type ServerMessage, type SoftMessage, type WireTensor } from '../src/protocol/messages.js';
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
 
 export interface TeacherClientOptions {
-  /** One or more ws:// URLs of teachers serving the same model. */
+  /** ws:// URLs of replicas serving the same teacher; all are used at once. */
   urls: string[];
   token?: string;
   /** Refuse any teacher with another id (default: the first one reached). */
@@ -15,7 +17,7 @@ export interface TeacherClientOptions {
   /** Backoff between reconnection attempts (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Give up after this long without a teacher (default: 60 s). */
+  /** Give up after this long without any replica (default: 60 s). */
   reconnectTimeoutMs?: number;
   /** Time to wait for the handshake of one connection attempt. */
   connectTimeoutMs?: number;
@@ -28,41 +30,78 @@ export class TeacherError extends Error {
   constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels' | 'no_tokenizer', message: string) { super(message); }
 }
 
+/** Errors no reconnection mends: the run stops. */
+const FATAL = new Set(['teacher_changed', 'unauthorized', 'unsupported_version']);
+/** First pause after a `busy` answer; it doubles while a replica stays busy. */
+const BUSY_PAUSE_MS = 20;
+const MAX_BUSY_PAUSE_MS = 1000;
+
 interface PendingRequest {
   id: number;
   frame: Buffer;
   resolve(m: SoftMessage): void;
   reject(e: Error): void;
-  sent: boolean;
+  /** Where it was sent and not yet answered. */
+  replica?: Replica;
 }
+
+/** One teacher replica: its socket once the handshake passed, and what is in flight on it. */
+class Replica {
+  ws?: WebSocket;
+  info?: InfoMessage;
+  inflight = 0;
+  /** Not sent to before this time (it answered `busy`). */
+  readyAt = 0;
+  busyPause = BUSY_PAUSE_MS;
+  /** Resolves when the open socket closes. */
+  closed?: Promise<void>;
+  constructor(readonly url: string) {}
+  get open(): boolean { return this.ws?.readyState === WebSocket.OPEN; }
+  get limit(): number { return this.info?.limits.max_inflight ?? 1; }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export class TeacherClient extends EventEmitter {
   info!: InfoMessage;
-  private ws: WebSocket | undefined;
-  private urlIndex = 0;
+  private readonly replicas: Replica[];
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly waiting: PendingRequest[] = [];
-  private inflight = 0;
   private closed = false;
-  private reconnecting: Promise<void> | undefined;
+  /** Why the client stopped, once it did. */
+  private failure?: Error;
+  /** When a replica was last connected (or the client started): the reconnection deadline counts from it. */
+  private lastOpen = Date.now();
+  private lastError?: Error;
+  private firstInfo!: { resolve(): void; reject(e: Error): void };
+  private rotate = 0;
+  private pumpTimer?: NodeJS.Timeout;
 
   private constructor(private readonly options: TeacherClientOptions) {
     super();
     if (options.urls.length === 0) throw new TeacherError('unreachable', 'no teacher URL given');
+    this.replicas = [...new Set(options.urls)].map((url) => new Replica(url));
   }
 
+  /** Connects to every replica; resolves once one has answered the handshake. */
   static async connect(options: TeacherClientOptions): Promise<TeacherClient> {
     const client = new TeacherClient(options);
-    await client.reconnect();
+    const first = new Promise<void>((resolve, reject) => { client.firstInfo = { resolve, reject }; });
+    for (const r of client.replicas) void client.maintain(r);
+    await first;
     return client;
   }
 
   get teacherId(): string { return this.info.teacher_id; }
-  get url(): string { return this.options.urls[this.urlIndex]!; }
+  /** A connected replica's URL (the first given when none is). */
+  get url(): string { return (this.replicas.find((r) => r.open) ?? this.replicas[0]!).url; }
+  /** The URLs of the replicas connected now. */
+  get connected(): string[] { return this.replicas.filter((r) => r.open).map((r) => r.url); }
 
-  /** Soft labels for one batch. Requests are pipelined up to the teacher's in-flight limit. */
+  /** Soft labels for one batch, from whichever replica has room first. */
   infer(inputs: Record<string, WireTensor>, options: InferOptions = {}): Promise<SoftMessage> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new TeacherError('closed', 'the client is closed'));
     const id = this.nextId++;
     const frame = encodeFrame({
@@ -70,81 +109,101 @@ export class TeacherClient extends EventEmitter {
       temperature: options.temperature ?? 1, top_k: options.topK ?? 0, sample: options.sample ?? false, fp16: options.fp16 ?? false,
     });
     return new Promise((resolve, reject) => {
-      const request: PendingRequest = { id, frame, resolve, reject, sent: false };
+      const request: PendingRequest = { id, frame, resolve, reject };
       this.pending.set(id, request);
       this.waiting.push(request);
       this.pump();
     });
   }
 
+  /** Sends waiting requests, each to the replica with the fewest in flight among those with room. */
   private pump(): void {
-    const limit = this.info?.limits.max_inflight ?? 1;
-    while (this.ws?.readyState === WebSocket.OPEN && this.inflight < limit && this.waiting.length) {
-      const r = this.waiting.shift()!;
-      if (!this.pending.has(r.id)) continue;
-      r.sent = true;
-      this.inflight++;
-      this.ws.send(r.frame);
+    while (this.waiting.length) {
+      const replica = this.pick();
+      if (!replica) return this.pumpLater();
+      const request = this.waiting.shift()!;
+      if (!this.pending.has(request.id)) continue;
+      request.replica = replica;
+      replica.inflight++;
+      replica.ws!.send(request.frame);
     }
   }
 
-  private onMessage(data: WebSocket.RawData): void {
+  private pick(): Replica | undefined {
+    const now = Date.now();
+    let best: Replica | undefined;
+    const n = this.replicas.length;
+    // Ties go round the replicas, so that equal ones share the work.
+    for (let i = 0; i < n; i++) {
+      const r = this.replicas[(this.rotate + i) % n]!;
+      if (!r.open || r.readyAt > now || r.inflight >= r.limit) continue;
+      if (!best || r.inflight < best.inflight) best = r;
+    }
+    if (best) this.rotate = (this.replicas.indexOf(best) + 1) % n;
+    return best;
+  }
+
+  /** Tries again when the first backed-off replica is ready (answers and connections pump too). */
+  private pumpLater(): void {
+    const now = Date.now();
+    const next = Math.min(...this.replicas.filter((r) => r.open && r.readyAt > now).map((r) => r.readyAt));
+    if (!Number.isFinite(next) || this.pumpTimer) return;
+    this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, next - now);
+  }
+
+  private onMessage(replica: Replica, data: WebSocket.RawData): void {
     const msg = decodeFrame(data as Buffer) as ServerMessage;
     if (msg.type === 'info') return;
-    const id = typeof msg.id === 'number' ? msg.id : undefined;
-    const request = id !== undefined ? this.pending.get(id) : undefined;
-    if (msg.type === 'soft') {
-      if (!request) return;
+    const request = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    if (!request || request.replica !== replica) {
+      if (msg.type === 'error') this.emit('teacher-error', msg);
+      return;
+    }
+    replica.inflight--;
+    request.replica = undefined;
+    if (msg.type === 'error' && (msg.code === 'busy' || msg.code === 'shutting_down')) {
+      // Not the request's fault: it goes first to whichever replica has room, this one after a pause.
+      replica.readyAt = Date.now() + replica.busyPause;
+      replica.busyPause = Math.min(2 * replica.busyPause, MAX_BUSY_PAUSE_MS);
+      this.waiting.unshift(request);
+    } else {
       this.pending.delete(request.id);
-      this.inflight--;
-      if (msg.teacher_id !== this.info.teacher_id) request.reject(new TeacherError('teacher_changed', `answer from teacher ${msg.teacher_id}, expected ${this.info.teacher_id}`));
+      replica.busyPause = BUSY_PAUSE_MS;
+      if (msg.type === 'error') request.reject(new TeacherError(msg.code, msg.message));
+      else if (msg.teacher_id !== this.info.teacher_id) request.reject(new TeacherError('teacher_changed', `answer from teacher ${msg.teacher_id}, expected ${this.info.teacher_id}`));
       else request.resolve(msg);
-    } else if (msg.type === 'error') {
-      if (!request) { this.emit('teacher-error', msg); return; }
-      this.inflight--;
-      if (msg.code === 'busy' || msg.code === 'shutting_down') {
-        // Not the request's fault: send it again after a short pause (or to the next teacher).
-        request.sent = false;
-        setTimeout(() => { this.waiting.unshift(request); this.pump(); }, 20);
-        return;
-      }
-      this.pending.delete(request.id);
-      request.reject(new TeacherError(msg.code, msg.message));
     }
     this.pump();
   }
 
-  /** Connects (or reconnects) to the first teacher that answers, trying each URL in turn. */
-  private reconnect(): Promise<void> {
-    if (this.reconnecting) return this.reconnecting;
-    this.reconnecting = (async () => {
-      const deadline = Date.now() + (this.options.reconnectTimeoutMs ?? 60_000);
-      let backoff = this.options.minBackoffMs ?? 100;
-      let lastError: Error | undefined;
-      for (let attempt = 0; !this.closed; attempt++) {
-        const url = this.options.urls[this.urlIndex]!;
-        try {
-          await this.open(url);
-          this.emit('connected', url);
-          return;
-        } catch (err) {
-          lastError = err as Error;
-          if (err instanceof TeacherError && (err.code === 'teacher_changed' || err.code === 'unauthorized' || err.code === 'unsupported_version')) throw err;
-          this.urlIndex = (this.urlIndex + 1) % this.options.urls.length;
-          if (Date.now() > deadline) break;
-          // Full pass over the URLs without luck: back off before the next.
-          if (this.urlIndex === 0 || this.options.urls.length === 1) {
-            await new Promise((r) => setTimeout(r, backoff));
-            backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5000);
-          }
+  /** Keeps one replica connected until the client closes, backing off while it cannot be reached. */
+  private async maintain(replica: Replica): Promise<void> {
+    let backoff = this.options.minBackoffMs ?? 100;
+    while (!this.closed) {
+      try {
+        await this.open(replica);
+        backoff = this.options.minBackoffMs ?? 100;
+        this.emit('connected', replica.url);
+        await replica.closed;
+        if (this.closed) return;
+        this.lastOpen = Date.now();
+        this.emit('disconnected', replica.url);
+      } catch (err) {
+        this.lastError = err as Error;
+        if (err instanceof TeacherError && FATAL.has(err.code)) return this.fail(err);
+        const alone = !this.replicas.some((r) => r.open);
+        if (alone && Date.now() - this.lastOpen > (this.options.reconnectTimeoutMs ?? 60_000)) {
+          return this.fail(new TeacherError('unreachable', `no teacher reachable at ${this.options.urls.join(', ')}: ${this.lastError.message}`));
         }
       }
-      throw new TeacherError(this.closed ? 'closed' : 'unreachable', `no teacher reachable at ${this.options.urls.join(', ')}: ${lastError?.message ?? 'closed'}`);
-    })().finally(() => { this.reconnecting = undefined; });
-    return this.reconnecting;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5000);
+    }
   }
 
-  private open(url: string): Promise<void> {
+  /** One connection attempt: the socket, the hello, and the teacher's info (its id checked). */
+  private open(replica: Replica): Promise<void> {
+    const { url } = replica;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { maxPayload: 1 << 30 });
       let settled = false;
@@ -166,44 +225,68 @@ export class TeacherClient extends EventEmitter {
         if (expected && msg.teacher_id !== expected) {
           return done(new TeacherError('teacher_changed', `teacher at ${url} is ${msg.teacher_id.slice(0, 12)}, not ${expected.slice(0, 12)}: refusing to mix soft labels of different teachers`));
         }
-        this.info = msg;
-        this.ws = ws;
-        ws.removeAllListeners('close');
-        ws.removeAllListeners('error');
-        ws.on('message', (d) => this.onMessage(d));
-        ws.on('error', () => { /* 'close' follows */ });
-        ws.on('close', () => this.onDisconnect(ws));
-        // Everything sent to the previous teacher and not answered goes again.
-        for (const r of [...this.pending.values()].filter((p) => p.sent)) { r.sent = false; this.waiting.unshift(r); }
-        this.inflight = 0;
+        if (this.closed) return done(new TeacherError('closed', 'the client is closed'));
+        this.attach(replica, ws, msg);
         done();
-        this.pump();
       });
     });
   }
 
-  private onDisconnect(ws: WebSocket): void {
-    if (this.ws !== ws) return;
-    this.ws = undefined;
-    if (this.closed) return;
-    this.emit('disconnected', this.url);
-    this.reconnect().catch((err: Error) => {
-      for (const r of this.pending.values()) r.reject(err);
-      this.pending.clear();
-      this.waiting.length = 0;
-      this.emit('error', err);
-    });
+  private attach(replica: Replica, ws: WebSocket, info: InfoMessage): void {
+    this.info ??= info;
+    replica.info = info;
+    replica.ws = ws;
+    replica.inflight = 0;
+    replica.readyAt = 0;
+    this.lastOpen = Date.now();
+    ws.removeAllListeners('close');
+    ws.removeAllListeners('error');
+    ws.on('message', (d) => this.onMessage(replica, d));
+    ws.on('error', () => { /* 'close' follows */ });
+    replica.closed = new Promise<void>((resolve) => ws.on('close', () => { this.detach(replica); resolve(); }));
+    this.firstInfo.resolve();
+    this.pump();
+  }
+
+  /** A replica's socket closed: what it had not answered goes to the others (or waits for one). */
+  private detach(replica: Replica): void {
+    replica.ws = undefined;
+    replica.inflight = 0;
+    const orphans = [...this.pending.values()].filter((p) => p.replica === replica);
+    for (const r of orphans) r.replica = undefined;
+    this.waiting.unshift(...orphans);
+    this.pump();
+  }
+
+  /** Stops for good: every request waiting gets the error, and so does connect() if it still waits. */
+  private fail(err: Error): void {
+    if (this.failure || this.closed) return;
+    this.failure = err;
+    this.firstInfo.reject(err);
+    for (const r of this.pending.values()) r.reject(err);
+    this.pending.clear();
+    this.waiting.length = 0;
+    if (this.listenerCount('error')) this.emit('error', err);
+    void this.shutdown();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    if (this.closed) return;
     for (const r of this.pending.values()) r.reject(new TeacherError('closed', 'the client was closed'));
     this.pending.clear();
     this.waiting.length = 0;
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
-      await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(1000); setTimeout(resolve, 1000).unref(); });
-    }
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.pumpTimer);
+    await Promise.all(this.replicas.map(async (r) => {
+      const ws = r.ws;
+      r.ws = undefined;
+      if (ws && ws.readyState !== WebSocket.CLOSED) {
+        await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(1000); setTimeout(resolve, 1000).unref(); });
+      }
+    }));
   }
 }

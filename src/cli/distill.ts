@@ -15,7 +15,7 @@ export function addDistillCommand(program: Command): void {
   let baselineOnly = false;
   const command = program.command('distill')
     .description('train a compact student from a live teacher\'s soft labels')
-    .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for failover)', (v: string) => { urls.push(v); return urls; })
+    .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for replicas of the same teacher: all are used at once)', (v: string) => { urls.push(v); return urls; })
     .option('--token-file <file>', 'bearer token for the teacher (first line)')
     .option('--task <task>', 'classify, lm or image (only needed with --no-teacher)')
     .option('--student <spec>', 'student preset or spec (default: student-tiny, student-lm-tiny or student-image by task)')

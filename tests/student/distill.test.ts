@@ -123,6 +123,29 @@ describe('minnow distill', () => {
     expectSameParams(await finalParams(out), await finalParams(onlineOut));
   });
 
+  it('two replicas used at once, one killed mid-run: the run finishes with the uninterrupted parameters', async () => {
+    const ports = [0, 1].map(() => 17000 + Math.floor(Math.random() * 20000));
+    const [a, b] = await Promise.all(ports.map(startTeacher));
+    const served = async (port: number) => Number(/minnow_teacher_requests_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())![1]);
+    let servedByA = 0;
+    const out = tmp();
+    const report = await distill({
+      ...options, cacheDir: tmp('minnow-cache-'), teachers: ports.map((p) => `ws://127.0.0.1:${p}`), out, prefetch: 4,
+      onEvent: (e) => {
+        if (e.type === 'step' && e.step === 3 && a.exitCode === null && !a.killed) {
+          void served(ports[0]!).then((n) => { servedByA = n; a.kill('SIGKILL'); });
+        }
+      },
+    });
+    const servedByB = await served(ports[1]!);
+    b.kill('SIGTERM');
+    expect(report.steps).toBe(12);
+    // Both replicas answered: the client spread its requests, then sent A's unanswered ones to B.
+    expect(servedByA).toBeGreaterThan(0);
+    expect(servedByB).toBeGreaterThan(0);
+    expectSameParams(await finalParams(out), await finalParams(onlineOut), 1e-6);
+  });
+
   it('a SIGKILLed student resumes from its checkpoint to the same parameters', async () => {
     const out = tmp();
     const cache = tmp('minnow-cache-');

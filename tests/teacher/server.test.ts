@@ -195,7 +195,29 @@ describe('client failover and teacher identity', () => {
     const other = await serveTeacher({ model: writeTeacherModel('classify', { vocab: VOCAB, seed: 99 }), port: 0, logger: false });
     await expect(TeacherClient.connect({ urls: [other.url], teacherId: server.teacherId })).rejects.toThrow(TeacherError);
     await expect(TeacherClient.connect({ urls: [other.url], teacherId: server.teacherId })).rejects.toMatchObject({ code: 'teacher_changed' });
+    // A replica of another teacher among the URLs stops the client, whichever answered first.
+    const mixed = (async () => {
+      const c = await TeacherClient.connect({ urls: [server.url, other.url], token: 's3cret', teacherId: server.teacherId });
+      await new Promise((r) => setTimeout(r, 300));
+      return c.infer(inputs);
+    })();
+    await expect(mixed).rejects.toMatchObject({ code: 'teacher_changed' });
     await other.close();
+  });
+
+  it('uses every replica at once, each request to the one with the fewest in flight', async () => {
+    const replicas = await Promise.all([0, 1, 2].map(() => serveTeacher({ model: modelFile, port: 0, logger: false, maxInflight: 4 })));
+    const client = await TeacherClient.connect({ urls: replicas.map((r) => r.url) });
+    await new Promise((r) => setTimeout(r, 200)); // every replica's handshake
+    expect(client.connected.sort()).toEqual(replicas.map((r) => r.url).sort());
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => client.infer(textInputs(2, 6, i))));
+    expect(answers.every((a) => a.type === 'soft')).toBe(true);
+    const served = await Promise.all(replicas.map(async (r) => Number(/minnow_teacher_requests_total (\d+)/.exec(await r.metrics.text())![1])));
+    // 60 requests over 3 replicas, at most 4 in flight each: every replica takes a fair share.
+    expect(served.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const n of served) expect(n).toBeGreaterThanOrEqual(10);
+    await client.close();
+    await Promise.all(replicas.map((r) => r.close()));
   });
 });
 
