@@ -35,7 +35,7 @@ export const DEFAULT_TEMPERATURE: Record<Task, number> = {
  * architecture is `student`, and its tokenizer is the teacher's.
  */
 export interface DistillOptions extends Omit<TrainJobOptions, 'task' | 'model' | 'tokenizer' | 'vocabSize' | 'teacher'> {
-  /** ws:// URLs of teachers serving the same model (failover in order). */
+  /** ws:// URLs of replicas serving the same teacher, all used at once. */
   teachers?: string[];
   token?: string;
   /** Needed only without a teacher (--no-teacher); otherwise the teacher's info names it. */

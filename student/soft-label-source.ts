@@ -16,7 +16,7 @@ import { VocabMap } from './vocab-map.js';
 import type { TokenizerJson } from '../src/data/tokenizers/index.js';
 
 export interface SoftLabelSourceOptions {
-  /** ws:// URLs of teachers serving the same model (failover in order); none: the cache alone (offline). */
+  /** ws:// URLs of replicas serving the same teacher, all used at once; none: the cache alone (offline). */
   teachers: string[];
   token?: string;
   /** Refuse any other teacher (and, offline, pick this one's cache). */
