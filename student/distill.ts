@@ -38,6 +38,8 @@ export interface DistillOptions extends Omit<TrainJobOptions, 'task' | 'model' |
   /** ws:// URLs of replicas serving the same teacher, all used at once. */
   teachers?: string[];
   token?: string;
+  /** PEM of the CA behind wss:// teachers' certificates (a private one). */
+  ca?: string;
   /** Needed only without a teacher (--no-teacher); otherwise the teacher's info names it. */
   task?: Task;
   /** Student spec or preset (default by task: student-tiny, student-lm-tiny, student-image; with initFrom, the file's). */
@@ -82,7 +84,7 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
   // only fill the disk.
   if (options.augment && options.offline) throw new Error('--augment needs the teacher for every new view of an example; it cannot run --offline');
   return SoftLabelSource.open({
-    teachers: online ? options.teachers! : [], token: options.token, teacherId: saved?.teacherId ?? options.teacherId,
+    teachers: online ? options.teachers! : [], token: options.token, ca: options.ca, teacherId: saved?.teacherId ?? options.teacherId,
     cacheDir: options.cacheDir ?? defaultCacheDir(), temperature: saved?.temperature ?? options.temperature ?? ((task) => DEFAULT_TEMPERATURE[task]),
     topK: saved?.topK ?? options.topK, sample: saved ? saved.sample : options.sample, cache: !options.augment, prefetch: options.prefetch,
   });
@@ -139,7 +141,7 @@ function teacherHooks(source: SoftLabelSource | undefined, settings: DistillSett
 
 /** The options that mean for the student's run what they mean for `minnow train`. */
 function runOptions(options: DistillOptions): Omit<TrainJobOptions, 'task'> {
-  const { teachers, token, task, student, alpha, temperature, topK, sample, offline, noTeacher, teacherId, cacheDir, prefetch, baseline, ...run } = options;
+  const { teachers, token, ca, task, student, alpha, temperature, topK, sample, offline, noTeacher, teacherId, cacheDir, prefetch, baseline, ...run } = options;
   return run;
 }
 

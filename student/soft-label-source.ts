@@ -19,6 +19,8 @@ export interface SoftLabelSourceOptions {
   /** ws:// URLs of replicas serving the same teacher, all used at once; none: the cache alone (offline). */
   teachers: string[];
   token?: string;
+  /** PEM of the CA behind wss:// teachers' certificates (a private one). */
+  ca?: string;
   /** Refuse any other teacher (and, offline, pick this one's cache). */
   teacherId?: string;
   cacheDir: string;
@@ -98,7 +100,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     let client: TeacherClient | undefined;
     let info: InfoMessage;
     if (options.teachers.length) {
-      client = await TeacherClient.connect({ urls: options.teachers, token: options.token, teacherId: options.teacherId });
+      client = await TeacherClient.connect({ urls: options.teachers, token: options.token, ca: options.ca, teacherId: options.teacherId });
       info = client.info;
       await SoftLabelCache.saveInfo(options.cacheDir, info);
     } else {

@@ -12,6 +12,8 @@ export interface TeacherClientOptions {
   /** ws:// URLs of replicas serving the same teacher; all are used at once. */
   urls: string[];
   token?: string;
+  /** PEM certificate(s) of the CA that signed the teachers' (wss://) certificates, where it is not a public one. */
+  ca?: string;
   /** Refuse any teacher with another id (default: the first one reached). */
   teacherId?: string;
   /** Backoff between reconnection attempts (ms). */
@@ -27,11 +29,13 @@ export interface InferOptions { temperature?: number; topK?: number; sample?: bo
 
 export class TeacherError extends Error {
   override name = 'TeacherError';
-  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels' | 'no_tokenizer', message: string) { super(message); }
+  constructor(readonly code: ErrorCode | 'teacher_changed' | 'unreachable' | 'closed' | 'bad_soft_labels' | 'no_tokenizer' | 'tls', message: string) { super(message); }
 }
 
 /** Errors no reconnection mends: the run stops. */
-const FATAL = new Set(['teacher_changed', 'unauthorized', 'unsupported_version']);
+const FATAL = new Set(['teacher_changed', 'unauthorized', 'unsupported_version', 'tls']);
+/** Answers that are not the request's fault: it goes again, after a pause for that replica. */
+const RETRY = new Set(['busy', 'shutting_down', 'rate_limited']);
 /** First pause after a `busy` answer; it doubles while a replica stays busy. */
 const BUSY_PAUSE_MS = 20;
 const MAX_BUSY_PAUSE_MS = 1000;
@@ -58,6 +62,13 @@ class Replica {
   constructor(readonly url: string) {}
   get open(): boolean { return this.ws?.readyState === WebSocket.OPEN; }
   get limit(): number { return this.info?.limits.max_inflight ?? 1; }
+}
+
+/** A certificate the client does not trust: no retry mends it, the operator must. */
+function tlsError(err: Error, url: string): TeacherError | undefined {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (!/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) return undefined;
+  return new TeacherError('tls', `${url}: the teacher's TLS certificate is not trusted (${err.message}); give the CA that signed it with --ca`);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -161,7 +172,7 @@ export class TeacherClient extends EventEmitter {
     }
     replica.inflight--;
     request.replica = undefined;
-    if (msg.type === 'error' && (msg.code === 'busy' || msg.code === 'shutting_down')) {
+    if (msg.type === 'error' && RETRY.has(msg.code)) {
       // Not the request's fault: it goes first to whichever replica has room, this one after a pause.
       replica.readyAt = Date.now() + replica.busyPause;
       replica.busyPause = Math.min(2 * replica.busyPause, MAX_BUSY_PAUSE_MS);
@@ -205,7 +216,7 @@ export class TeacherClient extends EventEmitter {
   private open(replica: Replica): Promise<void> {
     const { url } = replica;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: 1 << 30 });
+      const ws = new WebSocket(url, { maxPayload: 1 << 30, ca: this.options.ca });
       let settled = false;
       const timer = setTimeout(() => done(new TeacherError('unreachable', `no handshake from ${url} in time`)), this.options.connectTimeoutMs ?? 10_000);
       const done = (err?: Error) => {
@@ -215,7 +226,7 @@ export class TeacherClient extends EventEmitter {
         if (err) { ws.removeAllListeners(); ws.on('error', () => {}); ws.terminate(); reject(err); } else resolve();
       };
       ws.on('open', () => ws.send(encodeFrame({ type: 'hello', id: 0, version: PROTOCOL_VERSION, token: this.options.token })));
-      ws.on('error', (err) => done(err));
+      ws.on('error', (err) => done(tlsError(err, url) ?? err));
       ws.on('close', () => done(new TeacherError('unreachable', `${url} closed the connection during the handshake`)));
       ws.once('message', (data) => {
         const msg = decodeFrame(data as Buffer) as ServerMessage;

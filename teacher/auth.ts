@@ -21,10 +21,16 @@ export class TokenSet {
   get size(): number { return this.digests.length; }
 
   accepts(token: string | undefined): boolean {
-    const d = createHash('sha256').update(token ?? '').digest();
+    return this.match(token) !== undefined;
+  }
+
+  /** The matching token's sha256 (hex), which names it in rate limits and logs; undefined if none. */
+  match(token: string | undefined): string | undefined {
+    if (token === undefined) return undefined;
+    const d = createHash('sha256').update(token).digest();
     let ok = false;
     // Check every token so that the time does not tell which one matched.
     for (const digest of this.digests) ok = timingSafeEqual(d, digest) || ok;
-    return ok && token !== undefined;
+    return ok ? d.toString('hex') : undefined;
   }
 }

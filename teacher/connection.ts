@@ -18,6 +18,8 @@ export const ANSWER_BUDGET = 8 * 1024 * 1024;
 
 export class Connection {
   authed = false;
+  /** What its requests count against in rate limits: its token's sha256, or its address without tokens. */
+  rateKey = '';
   inflight = 0;
   private paused = false;
   /** Bytes of answers being computed for this connection. */

@@ -3,6 +3,7 @@
 // the model is loaded and warmed up, then `ok`; on close it drains: new requests get
 // `shutting_down`, accepted ones are answered, sockets close with 1001.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import pino, { type Logger } from 'pino';
@@ -12,6 +13,7 @@ import type { Device } from '../src/onnx/runtime.js';
 import { loadTeacherModel, warmUpRequest, type TeacherModel } from './model.js';
 import { DynamicBatcher, type BatchRequest } from './batcher.js';
 import { TokenSet } from './auth.js';
+import { Admission } from './admission.js';
 import { TeacherMetrics } from './metrics.js';
 import { Connection } from './connection.js';
 import { softLabels } from './soft-labels.js';
@@ -27,6 +29,12 @@ export interface ServeOptions {
   threads?: number;
   tokenFile?: string;
   tokens?: string[];
+  /** Serve wss:// and https:// with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
+  /** Open connections from one address at most (default 32). */
+  maxConnectionsPerAddress?: number;
+  /** Requests per second per token (per address without tokens), with a burst of one second's worth. */
+  rateLimit?: number;
   maxBatch?: number;
   maxWaitMs?: number;
   maxConnections?: number;
@@ -90,11 +98,12 @@ export class TeacherServer {
   /** Where the server listens, once it does (it stays known after the port closes). */
   private address?: AddressInfo;
   private readonly log: Logger;
-  private readonly tokens?: TokenSet;
+  private tokens?: TokenSet;
+  private readonly admission: Admission;
   private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number };
   /** Frames above this are refused undecoded: --max-payload, or less where the model bounds a request. */
   private frameLimit: number;
-  private readonly httpServer: http.Server;
+  private readonly httpServer: http.Server | https.Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private nextConnection = 1;
@@ -108,13 +117,14 @@ export class TeacherServer {
   constructor(private readonly options: ServeOptions) {
     this.log = options.logger === false ? pino({ enabled: false }) : options.logger ?? pino({ name: 'minnow-teacher' }, pino.destination(2));
     this.requestedHost = options.host ?? '127.0.0.1';
-    this.tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? TokenSet.fromFile(options.tokenFile) : undefined;
+    this.tokens = options.tokens ? new TokenSet(options.tokens) : options.tokenFile ? readTokens(options.tokenFile) : undefined;
     if (!this.tokens && !LOOPBACK.has(this.requestedHost)) {
       throw new ServeError(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
     }
     this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
     this.frameLimit = this.limits.maxPayload;
-    this.httpServer = http.createServer((req, res) => this.handleHttp(req, res));
+    this.admission = new Admission({ connectionsPerAddress: options.maxConnectionsPerAddress ?? 32, requestsPerSecond: options.rateLimit });
+    this.httpServer = createHttpServer(options.tls, (req, res) => this.handleHttp(req, res));
     // ws drops frames over its own limit by closing the socket (1009); frames between our limit and
     // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
     this.wss = new WebSocketServer({ server: this.httpServer, maxPayload: this.limits.maxPayload * 4 + 1024 * 1024 });
@@ -134,7 +144,7 @@ export class TeacherServer {
   get port(): number { return this.bound.port; }
   get url(): string {
     const { address, family, port } = this.bound;
-    return `ws://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+    return `${this.options.tls ? 'wss' : 'ws'}://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
   }
   get model(): TeacherModel {
     if (!this.loaded) throw new Error(`the teacher is ${this.state}: it has no model loaded`);
@@ -182,6 +192,22 @@ export class TeacherServer {
     if (!this.tokens) this.log.warn('no --token-file: listening on loopback only, without authentication');
   }
 
+  /**
+   * Reads --token-file again (SIGHUP): new handshakes need one of its tokens; open connections keep
+   * theirs. A file that cannot be read leaves the old tokens in place, and says so.
+   */
+  reloadTokens(): boolean {
+    if (!this.options.tokenFile) return false;
+    try {
+      this.tokens = TokenSet.fromFile(this.options.tokenFile);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'tokens not reloaded; the old ones stay');
+      return false;
+    }
+    this.log.info({ tokens: this.tokens.size }, 'tokens reloaded');
+    return true;
+  }
+
   /** The model, its batcher, and one request through both so that the first student's is not slow. */
   private async loadModel(): Promise<Loaded> {
     const { model: source } = this.options;
@@ -223,7 +249,10 @@ export class TeacherServer {
   private onConnection(ws: WebSocket, remote: string | undefined): void {
     if (this.current === 'draining' || this.current === 'closed') return this.refuse(ws, 'shutting_down', 'shutting down');
     if (this.connections.size >= this.limits.maxConnections) return this.refuse(ws, 'busy', `connection limit (${this.limits.maxConnections}) reached`);
+    const address = remote ?? 'unknown';
+    if (!this.admission.connect(address)) return this.refuse(ws, 'busy', `connection limit per address (${this.options.maxConnectionsPerAddress ?? 32}) reached for ${address}`);
     const conn = new Connection(this.nextConnection++, ws, this.log, this.metrics);
+    conn.rateKey = address;
     this.connections.add(conn);
     this.metrics.connections.set(this.connections.size);
     this.log.info({ conn: conn.id, remote }, 'connected');
@@ -233,6 +262,7 @@ export class TeacherServer {
     ws.on('error', (err) => this.log.warn({ conn: conn.id, err: err.message }, 'socket error'));
     ws.on('close', (code) => {
       this.connections.delete(conn);
+      this.admission.disconnect(address);
       conn.wake();
       this.metrics.connections.set(this.connections.size);
       this.log.info({ conn: conn.id, code }, 'disconnected');
@@ -247,15 +277,18 @@ export class TeacherServer {
     if (!conn.authed) return conn.fail(msg.id, 'unauthorized', 'send hello (with your token) before infer');
     if (this.current !== 'ready') return conn.fail(msg.id, 'shutting_down', 'the teacher is shutting down; reconnect to another');
     if (conn.inflight >= this.limits.maxInflight) return conn.fail(msg.id, 'busy', `more than ${this.limits.maxInflight} requests in flight on this connection; wait for answers`);
+    if (!this.admission.take(conn.rateKey)) return conn.fail(msg.id, 'rate_limited', `more than ${this.options.rateLimit} requests a second for this token; slow down`);
     void this.infer(conn, msg).catch((err) => conn.fail(msg.id, 'internal', (err as Error).message));
   }
 
   private onHello(conn: Connection, id: number | string, token: string | undefined): void {
-    if (this.tokens && !this.tokens.accepts(token)) {
+    const key = this.tokens?.match(token);
+    if (this.tokens && !key) {
       conn.fail(id, 'unauthorized', 'missing or wrong token');
       conn.ws.close(1008, 'unauthorized');
       return;
     }
+    if (key) conn.rateKey = key;
     if (this.current !== 'ready') {
       // While loading, the client's reconnection backoff brings it back once the model is warm.
       const [code, message]: [ErrorCode, string] = this.current === 'loading' ? ['not_ready', 'the teacher is still loading its model; try again shortly'] : ['shutting_down', 'the teacher is shutting down; connect to another'];
@@ -342,6 +375,24 @@ export class TeacherServer {
     await loaded?.model.session.release();
     this.current = 'closed';
     if (served) this.log.info('stopped');
+  }
+}
+
+function readTokens(file: string): TokenSet {
+  try {
+    return TokenSet.fromFile(file);
+  } catch (err) {
+    throw new ServeError((err as Error).message);
+  }
+}
+
+/** HTTP, or HTTPS with the given certificate (a bad one refused in the operator's terms). */
+function createHttpServer(tls: ServeOptions['tls'], handler: http.RequestListener): http.Server | https.Server {
+  if (!tls) return http.createServer(handler);
+  try {
+    return https.createServer({ cert: tls.cert, key: tls.key }, handler);
+  } catch (err) {
+    throw new ServeError(`--tls-cert/--tls-key: ${(err as Error).message}; give a PEM certificate and its private key`);
   }
 }
 

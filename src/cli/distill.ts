@@ -1,7 +1,7 @@
 // `minnow distill`: a thin shell over student/distill.ts.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { int, num, readToken } from './options.js';
+import { int, num, readPem, readToken } from './options.js';
 import { distill } from '../../student/distill.js';
 import { trainProgress } from './progress.js';
 import { UsageError } from './errors.js';
@@ -17,6 +17,7 @@ export function addDistillCommand(program: Command): void {
     .description('train a compact student from a live teacher\'s soft labels')
     .option('--teacher <url>', 'ws://HOST:PORT of a teacher (repeat for replicas of the same teacher: all are used at once)', (v: string) => { urls.push(v); return urls; })
     .option('--token-file <file>', 'bearer token for the teacher (first line)')
+    .option('--ca <file>', 'PEM certificate of the CA that signed the wss:// teachers\' certificates (a private CA)')
     .option('--task <task>', 'classify, lm or image (only needed with --no-teacher)')
     .option('--student <spec>', 'student preset or spec (default: student-tiny, student-lm-tiny or student-image by task)')
     .option('--alpha <x>', 'weight of the soft loss (1 - alpha on hard labels)', num('--alpha', 1), 0.5)
@@ -39,10 +40,11 @@ export function addDistillCommand(program: Command): void {
     if (o.unlabeled && noTeacher) throw new UsageError('--unlabeled examples learn from the teacher\'s soft labels; drop --no-teacher');
     if (o.augment && o.offline) throw new UsageError('--augment needs the teacher for every new view of an example; it cannot run --offline');
     const token = o.tokenFile ? readToken(o.tokenFile) : undefined;
+    const ca = o.ca ? readPem(o.ca, '--ca') : undefined;
     const baseline = o.baseline ? JSON.parse(readFileSync(o.baseline, 'utf8')) : undefined;
     const { signal, done } = interruptible();
     const report = await distill({
-      ...runOptionsOf(o), teachers, token, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK, sample: o.softLabels === 'sample',
+      ...runOptionsOf(o), teachers, token, ca, task: o.task, student: o.student, alpha: o.alpha, temperature: o.temperature, topK: o.topK, sample: o.softLabels === 'sample',
       vocabPrune: o.vocabPrune, offline: o.offline, noTeacher, unlabeled: o.unlabeled, teacherId: o.teacherId, cacheDir: o.cache, prefetch: o.prefetch, baseline,
       onEvent: trainProgress(), signal,
     });

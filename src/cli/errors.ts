@@ -13,7 +13,7 @@ export class UsageError extends Error {
 
 const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, TeacherModelError, ServeError];
 /** A teacher that cannot be reached, refuses the token, speaks another protocol, changed or answers nonsense: the user's to fix. */
-const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels', 'no_tokenizer']);
+const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels', 'no_tokenizer', 'tls']);
 
 export function isUserError(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;

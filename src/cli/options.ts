@@ -28,6 +28,14 @@ export const device = (v: string) => {
 };
 
 /** A bearer token: the first line of a token file. */
+/** A PEM file (certificate or key) named by `flag`. */
+export function readPem(file: string, flag: string): string {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { throw new UsageError(`${flag} ${file} cannot be read`); }
+  if (!text.includes('-----BEGIN ')) throw new UsageError(`${flag} ${file} is not a PEM file (no -----BEGIN line)`);
+  return text;
+}
+
 export function readToken(file: string): string {
   try { return readFileSync(file, 'utf8').split('\n')[0]!.trim(); } catch { throw new UsageError(`token file '${file}' cannot be read`); }
 }

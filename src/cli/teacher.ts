@@ -1,5 +1,5 @@
 // `minnow teacher serve` and `minnow teacher train`.
-import { int, device } from './options.js';
+import { int, num, device, readPem } from './options.js';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TeacherServer } from '../../teacher/server.js';
@@ -20,7 +20,11 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', port, 7070)
     .option('--device <device>', 'cpu, cuda or webgpu', device, 'cpu')
-    .option('--token-file <file>', 'bearer tokens, one per line; without it only loopback is allowed')
+    .option('--token-file <file>', 'bearer tokens, one per line (read again on SIGHUP); without it only loopback is allowed')
+    .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https:// (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--max-connections-per-address <n>', 'open connections from one address at most', int('--max-connections-per-address'), 32)
+    .option('--rate-limit <n>', 'requests a second per token (per address without tokens), bursts of one second\'s worth', num('--rate-limit'))
     .option('--max-batch <n>', 'rows per model run', int('--max-batch'), 64)
     .option('--max-wait-ms <n>', 'how long a request may wait for others to batch with', (v) => Math.max(0, Number(v)), 5)
     .option('--max-connections <n>', 'open connections at most', int('--max-connections'), 256)
@@ -38,7 +42,8 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
         model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
         maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
         task: o.task, labels: o.labels?.split(','), tokenizer: o.tokenizer ? await readTokenizerFile(o.tokenizer) : undefined,
-        logitsOutput: o.output, maxLength: o.maxLength, verify: o.verify,
+        logitsOutput: o.output, maxLength: o.maxLength, verify: o.verify, tls: tlsOptions(o.tlsCert, o.tlsKey),
+        maxConnectionsPerAddress: o.maxConnectionsPerAddress, rateLimit: o.rateLimit,
       });
       await server.listen();
       const stopped = new Promise<void>((resolve) => {
@@ -48,6 +53,7 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGHUP', () => { if (server.reloadTokens()) process.stderr.write('SIGHUP: tokens reloaded\n'); });
       });
       await server.ready();
       // A signal during loading closes the server before it is ready.
@@ -56,6 +62,12 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     });
 
   addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));
+}
+
+function tlsOptions(cert: string | undefined, key: string | undefined): { cert: string; key: string } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new UsageError('give both --tls-cert and --tls-key');
+  return { cert: readPem(cert, '--tls-cert'), key: readPem(key, '--tls-key') };
 }
 
 async function readTokenizerFile(file: string): Promise<string> {

@@ -6,7 +6,7 @@ export const PROTOCOL_VERSION = 1;
 
 export const ERROR_CODES = [
   'bad_frame', 'bad_request', 'unsupported_version', 'unauthorized', 'not_ready', 'busy', 'too_large',
-  'batch_too_large', 'bad_input', 'shutting_down', 'internal',
+  'batch_too_large', 'bad_input', 'shutting_down', 'internal', 'rate_limited',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -125,7 +125,7 @@ describe('minnow distill', () => {
 
   it('two replicas used at once, one killed mid-run: the run finishes with the uninterrupted parameters', async () => {
     const ports = [0, 1].map(() => 17000 + Math.floor(Math.random() * 20000));
-    const [a, b] = await Promise.all(ports.map(startTeacher));
+    const [a, b] = (await Promise.all(ports.map(startTeacher))) as [ChildProcess, ChildProcess];
     const served = async (port: number) => Number(/minnow_teacher_requests_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())![1]);
     let servedByA = 0;
     const out = tmp();
