@@ -74,7 +74,7 @@ export interface DistillReport extends TrainReport {
 interface DistillSettings { teacherId?: string; alpha: number; temperature: number; topK: number; sample?: boolean; noTeacher: boolean; partlyLabelled?: boolean }
 
 /** The teachers' soft labels (live or cached), or none for the --no-teacher baseline without a teacher. */
-async function openSource(options: DistillOptions, saved: Partial<DistillSettings> | undefined, noTeacher: boolean): Promise<SoftLabelSource | undefined> {
+export async function openSource(options: DistillOptions, saved: Partial<DistillSettings> | undefined, noTeacher: boolean): Promise<SoftLabelSource | undefined> {
   const online = Boolean(options.teachers?.length) && !options.offline;
   if (!online && !options.offline) {
     if (noTeacher) return undefined;
@@ -91,14 +91,14 @@ async function openSource(options: DistillOptions, saved: Partial<DistillSetting
 }
 
 /** The task's student preset, its context cut to the teacher's longest sequence where that is shorter. */
-function presetFor(task: Task, maxSeq: number | undefined): string {
+export function presetFor(task: Task, maxSeq: number | undefined): string {
   const arch = parseModelSpec(STUDENT_PRESETS[task]);
   if (arch.kind !== 'transformer' || !maxSeq || arch.ctx <= maxSeq) return STUDENT_PRESETS[task];
   return formatModelSpec({ ...arch, ctx: maxSeq });
 }
 
 /** A text teacher without a tokenizer gives ids that no tokenizer here reproduces: stop before training. */
-function checkTokenizer(source: SoftLabelSource | undefined, task: Task): void {
+export function checkTokenizer(source: SoftLabelSource | undefined, task: Task): void {
   if (!source || task === 'image' || source.info.tokenizer) return;
   throw new TeacherError('no_tokenizer', `the teacher (${source.info.teacher_id.slice(0, 12)}) serves a text model without a tokenizer, so its token ids cannot be matched; serve it with 'minnow teacher serve MODEL --tokenizer tokenizer.json'`);
 }

@@ -2,3 +2,4 @@ export { TeacherClient, TeacherError, type TeacherClientOptions, type InferOptio
 export { distill, STUDENT_PRESETS, type DistillOptions, type DistillReport } from './distill.js';
 export { SoftLabelCache, defaultCacheDir, inputDigest } from './soft-label-cache.js';
 export { SoftLabelSource, type SoftLabelSourceOptions } from './soft-label-source.js';
+export { label, type LabelOptions, type LabelReport } from './label.js';

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TeacherServer } from '../../teacher/server.js';
 import { UsageError } from './errors.js';
+import { addLabelCommand } from './label.js';
 
 const port = (v: string) => {
   const n = Number(v);
@@ -62,6 +63,7 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     });
 
   addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));
+  addLabelCommand(teacher.command('label'));
 }
 
 function tlsOptions(cert: string | undefined, key: string | undefined): { cert: string; key: string } | undefined {

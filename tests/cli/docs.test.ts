@@ -7,7 +7,7 @@ import { buildProgram } from '../../src/cli/main.js';
 
 const root = path.resolve(__dirname, '../..');
 const PAGES: Record<string, string> = {
-  train: 'cli-train.md', 'teacher train': 'cli-train.md', 'teacher serve': 'cli-teacher.md', distill: 'cli-distill.md', compress: 'cli-compress.md',
+  train: 'cli-train.md', 'teacher train': 'cli-train.md', 'teacher serve': 'cli-teacher.md', 'teacher label': 'cli-teacher.md', distill: 'cli-distill.md', compress: 'cli-compress.md',
   eval: 'cli-eval.md', inspect: 'cli-inspect.md', 'tokenizer train': 'cli-tokenizer.md', pipeline: 'cli-pipeline.md',
 };
 

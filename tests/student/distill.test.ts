@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { train } from '../../src/train/job.js';
 import { distill, type DistillOptions } from '../../student/distill.js';
+import { label } from '../../student/label.js';
 import { serveTeacher, type TeacherServer } from '../../teacher/server.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 
@@ -143,6 +144,28 @@ describe('minnow distill', () => {
     // Both replicas answered: the client spread its requests, then sent A's unanswered ones to B.
     expect(servedByA).toBeGreaterThan(0);
     expect(servedByB).toBeGreaterThan(0);
+    expectSameParams(await finalParams(out), await finalParams(onlineOut), 1e-6);
+  });
+
+  it('teacher label fills the cache with two replicas; distill --offline then trains to the online parameters', async () => {
+    const replicas = await Promise.all([0, 1].map(() => serveTeacher({ model: teacherFile, port: 0, logger: false })));
+    const cacheDir = tmp('minnow-cache-');
+    const seen: number[] = [];
+    const report = await label({
+      teachers: replicas.map((r) => r.url), data: options.data, student: options.student, temperature: options.temperature, batch: 4,
+      dataOptions: options.dataOptions, cacheDir, onProgress: (done) => seen.push(done),
+    });
+    const served = await Promise.all(replicas.map(async (r) => Number(/minnow_teacher_requests_total (\d+)/.exec(await r.metrics.text())![1])));
+    await Promise.all(replicas.map((r) => r.close()));
+    expect(report).toMatchObject({ teacher_id: server.teacherId, task: 'classify', student: options.student, temperature: 2, top_k: 0 });
+    // Mails that occur twice are answered once; the second copy is found in the cache.
+    expect(report.labelled + report.cached).toBe(report.examples.train + report.examples.validation);
+    expect(report.labelled).toBeGreaterThan(report.cached);
+    expect(seen.at(-1)).toBe(report.labelled + report.cached);
+    for (const n of served) expect(n).toBeGreaterThan(0);
+    const out = tmp();
+    const offline = await distill({ ...options, offline: true, cacheDir, out });
+    expect((offline.distillation as { cache_misses: number }).cache_misses).toBe(0);
     expectSameParams(await finalParams(out), await finalParams(onlineOut), 1e-6);
   });
 

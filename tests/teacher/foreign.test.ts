@@ -2,7 +2,7 @@
 // the inputs they need beyond ids and mask filled by the server, students adopting the tokenizer,
 // and the one-line refusals of what cannot work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,15 @@ const tokenizerFile = path.join(fixtures, 'bert-tokenizer.json');
 const tokenizerText = readFileSync(tokenizerFile, 'utf8');
 const tokenizer = tokenizerFromJSON(tokenizerText);
 const tmp = (p = 'minnow-foreign-') => mkdtempSync(path.join(tmpdir(), p));
+
+/** The CLI as a child process without blocking this one (whose teacher it may talk to). */
+function cliAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve) => child.on('exit', (status) => resolve({ status, stdout, stderr })));
+}
 
 function cli(...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
@@ -92,6 +101,22 @@ describe('a BERT-style classifier exported by PyTorch', () => {
     const student = readOnnxFile(path.join(out, 'model.onnx')).graph;
     expect(JSON.parse(tokenizerJsonOf(student.metadata)!).model.type).toBe('WordPiece');
     expect(student.initializers.get('tok_emb.weight')?.dims[0] ?? student.initializers.get([...student.initializers.keys()].find((k) => /emb/.test(k))!)!.dims[0]).toBe(tokenizer.vocabSize);
+  });
+
+  it('minnow teacher label fills the cache, and minnow distill --offline trains from it alone', async () => {
+    const cache = tmp('minnow-cache-');
+    const labelled = await cliAsync('teacher', 'label', '--teacher', server.url, '--data', 'spam', '--limit', '48', '--cache', cache);
+    expect(labelled.status, labelled.stderr).toBe(0);
+    const report = JSON.parse(labelled.stdout);
+    expect(report).toMatchObject({ teacher_id: server.teacherId, task: 'classify', temperature: 1, top_k: 0 });
+    expect(report.labelled + report.cached).toBe(report.examples.train + report.examples.validation);
+    expect(labelled.stderr).toMatch(/labelled \d+\/\d+ examples/);
+    const trained = await cliAsync('distill', '--offline', '--teacher-id', server.teacherId, '--data', 'spam', '--limit', '48', '--cache', cache, '--out', tmp());
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(JSON.parse(trained.stdout).distillation).toMatchObject({ cache_misses: 0 });
+    const none = await cliAsync('teacher', 'label', '--data', 'spam');
+    expect(none.status).toBe(2);
+    expect(none.stderr.trim()).toBe('minnow: give --teacher ws://HOST:PORT (repeat it for each replica)');
   });
 
   it('--vocab-prune on a classifier: the ids are mapped, its soft labels over classes are not', async () => {
