@@ -7,10 +7,18 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ErrorCode, type InfoMessage, type ServerMessage, type SoftMessage, type WireTensor } from '../src/protocol/messages.js';
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
+import { replicaAddresses, systemLookup, type Lookup, type ReplicaAddress } from './replica-urls.js';
 
 export interface TeacherClientOptions {
-  /** ws:// URLs of replicas serving the same teacher; all are used at once. */
+  /**
+   * ws:// URLs of replicas serving the same teacher; all are used at once. A name that resolves to
+   * several addresses (a headless Service) stands for a replica at each.
+   */
   urls: string[];
+  /** How names are resolved (default: the system's resolver). */
+  lookup?: Lookup;
+  /** Look names up again this often, so that new replicas join (default 30 s). */
+  resolveEveryMs?: number;
   token?: string;
   /** PEM certificate(s) of the CA that signed the teachers' (wss://) certificates, where it is not a public one. */
   ca?: string;
@@ -52,6 +60,8 @@ interface PendingRequest {
 /** One teacher replica: its socket once the handshake passed, and what is in flight on it. */
 class Replica {
   ws?: WebSocket;
+  /** Its name no longer resolves to it: it is used while open, not reconnected. */
+  retired = false;
   info?: InfoMessage;
   inflight = 0;
   /** Not sent to before this time (it answered `busy`). */
@@ -59,7 +69,7 @@ class Replica {
   busyPause = BUSY_PAUSE_MS;
   /** Resolves when the open socket closes. */
   closed?: Promise<void>;
-  constructor(readonly url: string) {}
+  constructor(readonly url: string, readonly servername?: string) {}
   get open(): boolean { return this.ws?.readyState === WebSocket.OPEN; }
   get limit(): number { return this.info?.limits.max_inflight ?? 1; }
 }
@@ -75,7 +85,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class TeacherClient extends EventEmitter {
   info!: InfoMessage;
-  private readonly replicas: Replica[];
+  private replicas: Replica[] = [];
+  private resolveTimer?: NodeJS.Timeout;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly waiting: PendingRequest[] = [];
@@ -92,16 +103,32 @@ export class TeacherClient extends EventEmitter {
   private constructor(private readonly options: TeacherClientOptions) {
     super();
     if (options.urls.length === 0) throw new TeacherError('unreachable', 'no teacher URL given');
-    this.replicas = [...new Set(options.urls)].map((url) => new Replica(url));
   }
 
   /** Connects to every replica; resolves once one has answered the handshake. */
   static async connect(options: TeacherClientOptions): Promise<TeacherClient> {
     const client = new TeacherClient(options);
     const first = new Promise<void>((resolve, reject) => { client.firstInfo = { resolve, reject }; });
-    for (const r of client.replicas) void client.maintain(r);
+    client.adopt(await replicaAddresses(options.urls, options.lookup ?? systemLookup));
+    client.resolveTimer = setInterval(() => {
+      void replicaAddresses(options.urls, options.lookup ?? systemLookup).then((found) => client.adopt(found), () => {});
+    }, options.resolveEveryMs ?? 30_000).unref();
     await first;
     return client;
+  }
+
+  /** Starts a replica for each new address, and retires those the names no longer resolve to. */
+  private adopt(found: ReplicaAddress[]): void {
+    if (this.closed) return;
+    const urls = new Set(found.map((a) => a.url));
+    for (const r of this.replicas) r.retired = !urls.has(r.url);
+    this.replicas = this.replicas.filter((r) => !r.retired || r.open);
+    for (const address of found) {
+      if (this.replicas.some((r) => r.url === address.url)) continue;
+      const replica = new Replica(address.url, address.servername);
+      this.replicas.push(replica);
+      void this.maintain(replica);
+    }
   }
 
   get teacherId(): string { return this.info.teacher_id; }
@@ -190,7 +217,7 @@ export class TeacherClient extends EventEmitter {
   /** Keeps one replica connected until the client closes, backing off while it cannot be reached. */
   private async maintain(replica: Replica): Promise<void> {
     let backoff = this.options.minBackoffMs ?? 100;
-    while (!this.closed) {
+    while (!this.closed && !replica.retired) {
       try {
         await this.open(replica);
         backoff = this.options.minBackoffMs ?? 100;
@@ -216,7 +243,9 @@ export class TeacherClient extends EventEmitter {
   private open(replica: Replica): Promise<void> {
     const { url } = replica;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: 1 << 30, ca: this.options.ca });
+      // ws hands `servername` to tls.connect, which checks the certificate against it.
+      const tlsName = replica.servername ? { servername: replica.servername } : {};
+      const ws = new WebSocket(url, { maxPayload: 1 << 30, ca: this.options.ca, ...tlsName } as WebSocket.ClientOptions);
       let settled = false;
       const timer = setTimeout(() => done(new TeacherError('unreachable', `no handshake from ${url} in time`)), this.options.connectTimeoutMs ?? 10_000);
       const done = (err?: Error) => {
@@ -292,6 +321,7 @@ export class TeacherClient extends EventEmitter {
   private async shutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.pumpTimer);
+    clearInterval(this.resolveTimer);
     await Promise.all(this.replicas.map(async (r) => {
       const ws = r.ws;
       r.ws = undefined;

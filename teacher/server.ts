@@ -51,7 +51,17 @@ export interface ServeOptions {
   maxLength?: number;
   /** Check the model's weights against minnow.weights_sha256 (default true). */
   verify?: boolean;
+  /** How long a drain may wait for accepted requests before closing anyway (default DRAIN_TIMEOUT_MS). */
+  drainTimeoutMs?: number;
 }
+
+/**
+ * The longest a drain (SIGTERM) waits for accepted requests. deploy/k8s gives the pod a grace
+ * period longer than its preStop pause plus this.
+ */
+export const DRAIN_TIMEOUT_MS = 25_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 
 /** A server that cannot start as asked (an address without tokens, a port in use): the operator's to fix. */
 export class ServeError extends Error {
@@ -365,9 +375,13 @@ export class TeacherServer {
     this.httpServer.close();
     // A client that stopped reading would hold its waiting requests, and the drain, forever.
     for (const c of this.connections) c.unbound();
-    // Requests already accepted are answered; each reply is flushed before its socket closes.
-    await this.loaded?.batcher.drain();
-    while ([...this.connections].some((c) => c.inflight > 0)) await new Promise((r) => setTimeout(r, 5));
+    // Requests already accepted are answered, within the drain timeout (an orchestrator's grace
+    // period must be longer); each reply is flushed before its socket closes.
+    const deadline = Date.now() + (this.options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+    const pending = () => [...this.connections].reduce((a, c) => a + c.inflight, 0);
+    await Promise.race([this.loaded?.batcher.drain(), sleep(deadline - Date.now())]);
+    while (pending() > 0 && Date.now() < deadline) await sleep(5);
+    if (pending() > 0) this.log.warn({ unanswered: pending() }, 'drain timeout reached; closing with requests unanswered');
     await Promise.all([...this.connections].map((c) => c.close(1001, 'teacher shutting down')));
     this.wss.close();
     const loaded = this.loaded ?? (await this.modelLoad?.catch(() => undefined));

@@ -2,7 +2,7 @@
 import { int, num, device, readPem } from './options.js';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TeacherServer } from '../../teacher/server.js';
+import { DRAIN_TIMEOUT_MS, TeacherServer } from '../../teacher/server.js';
 import { UsageError } from './errors.js';
 import { addLabelCommand } from './label.js';
 
@@ -38,13 +38,14 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--output <name>', 'the output to serve as logits (default: logits, else the first)')
     .option('--max-length <n>', 'longest sequence, where the model\'s position table cannot be read', int('--max-length'))
     .option('--no-verify', 'serve without checking the weights against the sha256 the file records')
+    .option('--drain-timeout <s>', 'on SIGTERM, wait at most this long for accepted requests', num('--drain-timeout'), DRAIN_TIMEOUT_MS / 1000)
     .action(async (model: string, o) => {
       const server = new TeacherServer({
         model, host: o.host, port: o.port, device: o.device, tokenFile: o.tokenFile, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs,
         maxConnections: o.maxConnections, maxPayload: o.maxPayload, maxInflight: o.maxInflight, threads: o.threads,
         task: o.task, labels: o.labels?.split(','), tokenizer: o.tokenizer ? await readTokenizerFile(o.tokenizer) : undefined,
         logitsOutput: o.output, maxLength: o.maxLength, verify: o.verify, tls: tlsOptions(o.tlsCert, o.tlsKey),
-        maxConnectionsPerAddress: o.maxConnectionsPerAddress, rateLimit: o.rateLimit,
+        maxConnectionsPerAddress: o.maxConnectionsPerAddress, rateLimit: o.rateLimit, drainTimeoutMs: o.drainTimeout * 1000,
       });
       await server.listen();
       const stopped = new Promise<void>((resolve) => {

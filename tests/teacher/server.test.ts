@@ -205,6 +205,19 @@ describe('client failover and teacher identity', () => {
     await other.close();
   });
 
+  it('a name that resolves to several addresses stands for a replica at each', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const replicas = await Promise.all(['127.0.0.1', '127.0.0.2'].map((host) => serveTeacher({ model: modelFile, host, port, tokens: ['s3cret'], logger: false })));
+    const lookup = async (host: string) => (host === 'teachers.test' ? ['127.0.0.1', '127.0.0.2'] : []);
+    const client = await TeacherClient.connect({ urls: [`ws://teachers.test:${port}`], token: 's3cret', lookup });
+    for (let i = 0; i < 50 && client.connected.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(client.connected.sort()).toEqual([`ws://127.0.0.1:${port}/`, `ws://127.0.0.2:${port}/`]);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => client.infer(textInputs(2, 6, i))));
+    for (const r of replicas) expect(Number(/minnow_teacher_requests_total (\d+)/.exec(await r.metrics.text())![1])).toBeGreaterThan(0);
+    await client.close();
+    await Promise.all(replicas.map((r) => r.close()));
+  });
+
   it('uses every replica at once, each request to the one with the fewest in flight', async () => {
     const replicas = await Promise.all([0, 1, 2].map(() => serveTeacher({ model: modelFile, port: 0, logger: false, maxInflight: 4 })));
     const client = await TeacherClient.connect({ urls: replicas.map((r) => r.url) });

@@ -17,7 +17,7 @@ const inputs = (seed: number) => ({ input_ids: { dtype: 'int64' as const, dims: 
 /** A self-signed certificate for 127.0.0.1 made by openssl, which is also its own CA. */
 function certificate(name: string): { cert: string; key: string } {
   const [cert, key] = [path.join(dir, `${name}.crt`), path.join(dir, `${name}.key`)];
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:teachers.test'], { stdio: 'ignore' });
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
@@ -32,6 +32,21 @@ describe('TLS', () => {
     const client = await TeacherClient.connect({ urls: [server.url], ca: tls.cert });
     expect(await client.infer(inputs(1), { topK: 4 })).toMatchObject({ type: 'soft', dims: [1, 4] });
     await client.close();
+  });
+
+  it('a name with two addresses: both replicas used, each certificate checked against the name', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const pair = await Promise.all(['127.0.0.1', '127.0.0.2'].map((host) => serveTeacher({ model, host, port, tokens: ['t'], logger: false, tls })));
+    const lookup = async (host: string) => (host === 'teachers.test' ? ['127.0.0.1', '127.0.0.2'] : []);
+    const client = await TeacherClient.connect({ urls: [`wss://teachers.test:${port}`], token: 't', ca: tls.cert, lookup });
+    for (let i = 0; i < 50 && client.connected.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(client.connected).toHaveLength(2);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => client.infer(inputs(i))));
+    await client.close();
+    // The same addresses under a name the certificate does not carry are refused.
+    const wrongName = async (host: string) => (host === 'elsewhere.test' ? ['127.0.0.1', '127.0.0.2'] : []);
+    await expect(TeacherClient.connect({ urls: [`wss://elsewhere.test:${port}`], token: 't', ca: tls.cert, lookup: wrongName })).rejects.toMatchObject({ code: 'tls' });
+    await Promise.all(pair.map((s) => s.close()));
   });
 
   it('a client without the CA, or with another, stops with a clear error instead of retrying', async () => {
