@@ -56,6 +56,7 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
         process.on('SIGHUP', () => { if (server.reloadTokens()) process.stderr.write('SIGHUP: tokens reloaded\n'); });
+        stopWhenOrphaned(() => stop('npx exited without passing its signal on'));
       });
       await server.ready();
       // A signal during loading closes the server before it is ready.
@@ -65,6 +66,21 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
 
   addTrain(teacher.command('train').description('train a teacher (the core trainer with teacher-sized presets)'));
   addLabelCommand(teacher.command('label'));
+}
+
+/**
+ * npx (npm exec) exits on SIGTERM without passing it on, which left the server running with its
+ * port: started by npx, the server stops (draining) when its parent is gone.
+ */
+function stopWhenOrphaned(stop: () => void): void {
+  if (process.env.npm_command !== 'exec') return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 250);
+  timer.unref();
 }
 
 function tlsOptions(cert: string | undefined, key: string | undefined): { cert: string; key: string } | undefined {

@@ -1,6 +1,7 @@
 // `minnow teacher train` and `minnow teacher serve` as processes, including SIGTERM under load.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,5 +49,26 @@ describe('minnow teacher serve', () => {
     expect(await exited).toBe(0);
     for (const c of clients) expect(c.closeCode).toBe(1001);
     expect(stderr()).toMatch(/SIGTERM: answering requests in flight/);
+  });
+
+  it('started by npx (npm exec), it stops when npx exits without passing SIGTERM on', async () => {
+    const model = writeTeacherModel('lm', { vocab: 50, ctx: 16 });
+    // npx runs the bin as its child with npm_command=exec, and dies on SIGTERM without forwarding it.
+    const server = [...cli, 'teacher', 'serve', model, '--port', '0'];
+    const launcher = `require('node:child_process').spawn(process.execPath, ${JSON.stringify(server)}, { stdio: 'inherit', env: { ...process.env, npm_command: 'exec' } })`;
+    const npx = spawn(process.execPath, ['-e', launcher], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    npx.stderr.on('data', (d) => { stderr += d; });
+    for (let i = 0; i < 600 && !/serving ws:/.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(/serving ws:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    npx.kill('SIGKILL');
+    const refused = async () => new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(false); });
+      socket.on('error', () => resolve(true));
+    });
+    let closed = false;
+    for (let i = 0; i < 50 && !closed; i++) { await new Promise((r) => setTimeout(r, 100)); closed = await refused(); }
+    expect(closed).toBe(true);
+    expect(stderr).toMatch(/npx exited without passing its signal on: answering requests in flight, then stopping/);
   });
 });
