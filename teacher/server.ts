@@ -197,6 +197,9 @@ export class TeacherServer {
     if (this.current !== 'loading') return; // closed while loading: close() releases the model
     this.loaded = loaded;
     this.frameLimit = Math.min(this.limits.maxPayload, largestRequest(loaded.model, this.limits.maxBatch) ?? Infinity);
+    // Frames far over the bound are refused by ws from their header, before their bytes are read
+    // (close 1009); those up to twice the bound still get a `too_large` answer.
+    this.wss.options.maxPayload = Math.min(this.wss.options.maxPayload!, 2 * this.frameLimit + 64 * 1024);
     this.current = 'ready';
     this.log.info({ url: this.url, teacher_id: this.teacherId, task: this.model.task, auth: this.tokens ? `${this.tokens.size} token(s)` : 'none (loopback only)' }, 'teacher ready');
     if (!this.tokens) this.log.warn('no --token-file: listening on loopback only, without authentication');
