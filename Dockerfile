@@ -1,6 +1,7 @@
 # The teacher server as an image (docs/deploy.md):
 #   docker build -t minnow-teacher .
-#   docker run -p 7070:7070 -v $PWD/runs/teacher:/models:ro -v $PWD/tokens:/secrets/tokens:ro minnow-teacher
+#   docker run -p 7070:7070 -v $PWD/runs/teacher:/models:ro -v $PWD/secrets:/secrets/tokens:ro minnow-teacher
+# ($PWD/secrets/tokens holds one token a line.)
 # The CPU build; the CUDA variant is described in docs/deploy.md.
 
 FROM node:20-slim AS build

@@ -20,13 +20,16 @@ export const systemLookup: Lookup = async (host) => {
   return (v4.length ? v4 : all).map((a) => a.address);
 };
 
-/** The replicas the URLs stand for: one per address of each named host; addresses and names that do not resolve stay as given. */
-export async function replicaAddresses(urls: string[], resolve: Lookup = systemLookup): Promise<ReplicaAddress[]> {
+/**
+ * The replicas the URLs stand for: one per address of each named host; addresses, and names that
+ * do not resolve (or, `strict`, throw), stay as given.
+ */
+export async function replicaAddresses(urls: string[], resolve: Lookup = systemLookup, { strict = false } = {}): Promise<ReplicaAddress[]> {
   const out = new Map<string, ReplicaAddress>();
   for (const raw of urls) {
     const parsed = new URL(raw);
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) || host === 'localhost' ? [] : await resolve(host).catch(() => []);
+    const addresses = isIP(host) || host === 'localhost' ? [] : await resolve(host).catch((err: Error) => { if (strict) throw err; return []; });
     if (addresses.length <= 1) {
       out.set(raw, { url: raw });
       continue;

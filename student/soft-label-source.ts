@@ -11,7 +11,7 @@ import type { Task } from '../src/format/metadata.js';
 import { TeacherClient, TeacherError } from './teacher-client.js';
 import { softLabelProblem } from './soft-label-checks.js';
 import { SoftLabelCache, inputDigest } from './soft-label-cache.js';
-import { joinFeeds, rowOf, splitFeeds, stackRows } from './rows.js';
+import { joinFeeds, rowOf, splitFeeds, stackRows, type Row } from './rows.js';
 import { VocabMap } from './vocab-map.js';
 import type { TokenizerJson } from '../src/data/tokenizers/index.js';
 
@@ -150,10 +150,7 @@ export class SoftLabelSource implements SoftLabelFeed {
     const missing = parts.flatMap((p, i) => (p ? [] : [i]));
     if (missing.length) {
       if (!this.client) throw new Error(`soft labels for ${missing.length} examples are not in the cache (${this.cache?.dir}); run online with --teacher first, or give the --temperature and --top-k the cache was filled with`);
-      const request = stackRows(missing.map((i) => rows[i]!), this.padId);
-      const msg = await this.client.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.temperature, topK: this.topK, sample: this.sampled });
-      this.checkKind(msg);
-      const answers = splitFeeds(feedsOf(msg), missing.length);
+      const answers = await this.ask(missing.map((i) => rows[i]!));
       this.check(answers, missing.map((i) => digests[i]!));
       const stored = new Set<string>();
       missing.forEach((i, j) => {
@@ -164,6 +161,19 @@ export class SoftLabelSource implements SoftLabelFeed {
       });
     }
     return joinFeeds(parts as Record<string, Tensor>[]);
+  }
+
+  /** The teacher's answers for rows, in requests of at most its max_batch rows (sent at once, to any replicas). */
+  private async ask(rows: Row[]): Promise<Record<string, Tensor>[]> {
+    const most = this.info.limits.max_batch;
+    const chunks = Array.from({ length: Math.ceil(rows.length / most) }, (_, c) => rows.slice(c * most, (c + 1) * most));
+    const answers = await Promise.all(chunks.map(async (chunk) => {
+      const request = stackRows(chunk, this.padId);
+      const msg = await this.client!.infer(Object.fromEntries(Object.entries(request).map(([k, t]) => [k, wire(t)])), { temperature: this.temperature, topK: this.topK, sample: this.sampled });
+      this.checkKind(msg);
+      return splitFeeds(feedsOf(msg), chunk.length);
+    }));
+    return answers.flat();
   }
 
   /** A teacher that predates a request field ignores it: refuse answers of another kind than asked for. */

@@ -47,6 +47,8 @@ const RETRY = new Set(['busy', 'shutting_down', 'rate_limited']);
 /** First pause after a `busy` answer; it doubles while a replica stays busy. */
 const BUSY_PAUSE_MS = 20;
 const MAX_BUSY_PAUSE_MS = 1000;
+/** Connections a request may see drop under it before it fails. */
+const MAX_DROPS = 5;
 
 interface PendingRequest {
   id: number;
@@ -55,6 +57,8 @@ interface PendingRequest {
   reject(e: Error): void;
   /** Where it was sent and not yet answered. */
   replica?: Replica;
+  /** How many connections dropped while it was in flight on them. */
+  drops: number;
 }
 
 /** One teacher replica: its socket once the handshake passed, and what is in flight on it. */
@@ -67,6 +71,8 @@ class Replica {
   /** Not sent to before this time (it answered `busy`). */
   readyAt = 0;
   busyPause = BUSY_PAUSE_MS;
+  /** The socket of a connection attempt in progress. */
+  connecting?: WebSocket;
   /** Resolves when the open socket closes. */
   closed?: Promise<void>;
   constructor(readonly url: string, readonly servername?: string) {}
@@ -99,6 +105,7 @@ export class TeacherClient extends EventEmitter {
   private firstInfo!: { resolve(): void; reject(e: Error): void };
   private rotate = 0;
   private pumpTimer?: NodeJS.Timeout;
+  private pumpAt = 0;
 
   private constructor(private readonly options: TeacherClientOptions) {
     super();
@@ -111,7 +118,8 @@ export class TeacherClient extends EventEmitter {
     const first = new Promise<void>((resolve, reject) => { client.firstInfo = { resolve, reject }; });
     client.adopt(await replicaAddresses(options.urls, options.lookup ?? systemLookup));
     client.resolveTimer = setInterval(() => {
-      void replicaAddresses(options.urls, options.lookup ?? systemLookup).then((found) => client.adopt(found), () => {});
+      // A lookup that fails says nothing about the replicas: keep them as they are.
+      void replicaAddresses(options.urls, options.lookup ?? systemLookup, { strict: true }).then((found) => client.adopt(found), () => {});
     }, options.resolveEveryMs ?? 30_000).unref();
     await first;
     return client;
@@ -146,12 +154,26 @@ export class TeacherClient extends EventEmitter {
       type: 'infer', id, version: PROTOCOL_VERSION, inputs,
       temperature: options.temperature ?? 1, top_k: options.topK ?? 0, sample: options.sample ?? false, fp16: options.fp16 ?? false,
     });
+    const refused = this.oversized(inputs, frame.length);
+    if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
-      const request: PendingRequest = { id, frame, resolve, reject };
+      const request: PendingRequest = { id, frame, resolve, reject, drops: 0 };
       this.pending.set(id, request);
       this.waiting.push(request);
       this.pump();
     });
+  }
+
+  /**
+   * A request no replica would take: more rows than max_batch, or a frame over max_payload, which
+   * the teacher refuses without reading its id, so the refusal could not be matched to it.
+   */
+  private oversized(inputs: Record<string, WireTensor>, bytes: number): TeacherError | undefined {
+    const { max_batch: maxBatch, max_payload: maxPayload } = this.info.limits;
+    const rows = Object.values(inputs)[0]?.dims[0] ?? 0;
+    if (rows > maxBatch) return new TeacherError('batch_too_large', `${rows} rows exceed the teacher's max_batch ${maxBatch}; send at most ${maxBatch} a request`);
+    if (bytes > maxPayload) return new TeacherError('too_large', `a request of ${bytes} bytes exceeds the teacher's max_payload ${maxPayload}; send fewer rows or shorter sequences`);
+    return undefined;
   }
 
   /** Sends waiting requests, each to the replica with the fewest in flight among those with room. */
@@ -185,7 +207,9 @@ export class TeacherClient extends EventEmitter {
   private pumpLater(): void {
     const now = Date.now();
     const next = Math.min(...this.replicas.filter((r) => r.open && r.readyAt > now).map((r) => r.readyAt));
-    if (!Number.isFinite(next) || this.pumpTimer) return;
+    if (!Number.isFinite(next) || (this.pumpTimer && this.pumpAt <= next)) return;
+    clearTimeout(this.pumpTimer);
+    this.pumpAt = next;
     this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, next - now);
   }
 
@@ -247,11 +271,13 @@ export class TeacherClient extends EventEmitter {
       const tlsName = replica.servername ? { servername: replica.servername } : {};
       const ws = new WebSocket(url, { maxPayload: 1 << 30, ca: this.options.ca, ...tlsName } as WebSocket.ClientOptions);
       let settled = false;
-      const timer = setTimeout(() => done(new TeacherError('unreachable', `no handshake from ${url} in time`)), this.options.connectTimeoutMs ?? 10_000);
+      replica.connecting = ws;
+      const timer = setTimeout(() => done(new TeacherError('unreachable', `no handshake from ${url} in time`)), this.options.connectTimeoutMs ?? 10_000).unref();
       const done = (err?: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        replica.connecting = undefined;
         if (err) { ws.removeAllListeners(); ws.on('error', () => {}); ws.terminate(); reject(err); } else resolve();
       };
       ws.on('open', () => ws.send(encodeFrame({ type: 'hello', id: 0, version: PROTOCOL_VERSION, token: this.options.token })));
@@ -265,7 +291,7 @@ export class TeacherClient extends EventEmitter {
         if (expected && msg.teacher_id !== expected) {
           return done(new TeacherError('teacher_changed', `teacher at ${url} is ${msg.teacher_id.slice(0, 12)}, not ${expected.slice(0, 12)}: refusing to mix soft labels of different teachers`));
         }
-        if (this.closed) return done(new TeacherError('closed', 'the client is closed'));
+        if (this.closed || replica.retired) return done(new TeacherError('closed', 'the client is closed, or the replica left its name'));
         this.attach(replica, ws, msg);
         done();
       });
@@ -283,18 +309,27 @@ export class TeacherClient extends EventEmitter {
     ws.removeAllListeners('error');
     ws.on('message', (d) => this.onMessage(replica, d));
     ws.on('error', () => { /* 'close' follows */ });
-    replica.closed = new Promise<void>((resolve) => ws.on('close', () => { this.detach(replica); resolve(); }));
+    replica.closed = new Promise<void>((resolve) => ws.on('close', (code) => { this.detach(replica, code); resolve(); }));
     this.firstInfo.resolve();
     this.pump();
   }
 
   /** A replica's socket closed: what it had not answered goes to the others (or waits for one). */
-  private detach(replica: Replica): void {
+  private detach(replica: Replica, code: number): void {
     replica.ws = undefined;
     replica.inflight = 0;
     const orphans = [...this.pending.values()].filter((p) => p.replica === replica);
-    for (const r of orphans) r.replica = undefined;
-    this.waiting.unshift(...orphans);
+    for (const r of orphans) {
+      r.replica = undefined;
+      // A request that every connection it reaches drops (a frame the teacher closes on, one that
+      // crashes it) would otherwise go round the replicas for ever.
+      if (code === 1009 || ++r.drops > MAX_DROPS) {
+        this.pending.delete(r.id);
+        r.reject(new TeacherError(code === 1009 ? 'too_large' : 'unreachable', code === 1009 ? `${replica.url} closed the connection on the request as too large (1009)` : `the request was sent ${r.drops} times and each teacher dropped the connection`));
+      } else {
+        this.waiting.unshift(r);
+      }
+    }
     this.pump();
   }
 
@@ -323,6 +358,7 @@ export class TeacherClient extends EventEmitter {
     clearTimeout(this.pumpTimer);
     clearInterval(this.resolveTimer);
     await Promise.all(this.replicas.map(async (r) => {
+      r.connecting?.terminate();
       const ws = r.ws;
       r.ws = undefined;
       if (ws && ws.readyState !== WebSocket.CLOSED) {

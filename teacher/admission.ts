@@ -34,8 +34,10 @@ export class Admission {
   take(key: string, now = performance.now() / 1000): boolean {
     const rate = this.limits.requestsPerSecond;
     if (!rate) return true;
-    const bucket = this.buckets.get(key) ?? { tokens: rate, at: now };
-    bucket.tokens = Math.min(rate, bucket.tokens + (now - bucket.at) * rate);
+    // A burst of one second's worth, and at least one request (a rate below 1 a second still lets one through).
+    const burst = Math.max(1, rate);
+    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * rate);
     bucket.at = now;
     this.buckets.set(key, bucket);
     if (bucket.tokens < 1) return false;

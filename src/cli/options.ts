@@ -16,6 +16,13 @@ export const num = (name: string, max = Infinity) => (v: string) => {
   return n;
 };
 
+/** A number above 0 (a rate: 0 would refuse everything). */
+export const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+  return n;
+};
+
 /** A fraction in (0, 1]: of 0 nothing would be kept. */
 export const fraction = (name: string) => (v: string) => {
   const n = Number(v);

@@ -1,5 +1,5 @@
 // `minnow teacher serve` and `minnow teacher train`.
-import { int, num, device, readPem } from './options.js';
+import { int, num, positive, device, readPem } from './options.js';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DRAIN_TIMEOUT_MS, TeacherServer } from '../../teacher/server.js';
@@ -25,7 +25,7 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https:// (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--max-connections-per-address <n>', 'open connections from one address at most', int('--max-connections-per-address'), 32)
-    .option('--rate-limit <n>', 'requests a second per token (per address without tokens), bursts of one second\'s worth', num('--rate-limit'))
+    .option('--rate-limit <n>', 'requests a second per token (per address without tokens), bursts of one second\'s worth', positive('--rate-limit'))
     .option('--max-batch <n>', 'rows per model run', int('--max-batch'), 64)
     .option('--max-wait-ms <n>', 'how long a request may wait for others to batch with', (v) => Math.max(0, Number(v)), 5)
     .option('--max-connections <n>', 'open connections at most', int('--max-connections'), 256)
@@ -55,7 +55,8 @@ export function addTeacherCommands(program: Command, addTrain: (command: Command
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
-        process.on('SIGHUP', () => { if (server.reloadTokens()) process.stderr.write('SIGHUP: tokens reloaded\n'); });
+        // Only with tokens to reload: otherwise SIGHUP (a closed terminal) stops the server as usual.
+        if (o.tokenFile) process.on('SIGHUP', () => { if (server.reloadTokens()) process.stderr.write('SIGHUP: tokens reloaded\n'); });
         stopWhenOrphaned(() => stop('npx exited without passing its signal on'));
       });
       await server.ready();

@@ -169,6 +169,14 @@ describe('minnow distill', () => {
     expectSameParams(await finalParams(out), await finalParams(onlineOut), 1e-6);
   });
 
+  it('batches larger than the teacher\'s max_batch go in several requests, to the same parameters', async () => {
+    const narrow = await serveTeacher({ model: teacherFile, port: 0, logger: false, maxBatch: 5 });
+    const out = tmp();
+    await distill({ ...options, cacheDir: tmp('minnow-cache-'), teachers: [narrow.url], out });
+    await narrow.close();
+    expectSameParams(await finalParams(out), await finalParams(onlineOut), 1e-6);
+  });
+
   it('a SIGKILLed student resumes from its checkpoint to the same parameters', async () => {
     const out = tmp();
     const cache = tmp('minnow-cache-');

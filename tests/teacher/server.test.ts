@@ -218,6 +218,38 @@ describe('client failover and teacher identity', () => {
     await Promise.all(replicas.map((r) => r.close()));
   });
 
+  it('names looked up again: new addresses join, a failed lookup keeps the replicas, close() leaves no socket', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const hosts = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const replicas = await Promise.all(hosts.map((host) => serveTeacher({ model: modelFile, host, port, tokens: ['s3cret'], logger: false })));
+    const answers: (string[] | Error)[] = [[hosts[0]!, hosts[1]!], new Error('SERVFAIL'), [hosts[0]!, hosts[2]!]];
+    let calls = 0;
+    const lookup = async () => { const a = answers[Math.min(calls++, answers.length - 1)]!; if (a instanceof Error) throw a; return a; };
+    const client = await TeacherClient.connect({ urls: [`ws://teachers.test:${port}`], token: 's3cret', lookup, resolveEveryMs: 100 });
+    const url = (h: string) => `ws://${h}:${port}/`;
+    for (let i = 0; i < 50 && client.connected.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(client.connected.sort()).toEqual([url(hosts[0]!), url(hosts[1]!)]);
+    // The failed lookup (second) changes nothing; the third brings 127.0.0.3 in.
+    for (let i = 0; i < 100 && !client.connected.includes(url(hosts[2]!)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(client.connected).toContain(url(hosts[0]!));
+    expect(client.connected).toContain(url(hosts[2]!));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => client.infer(textInputs(2, 6, i))));
+    await client.close();
+    await new Promise((r) => setTimeout(r, 100));
+    for (const r of replicas) expect(await r.metrics.text()).toMatch(/^minnow_teacher_connections 0$/m);
+    await Promise.all(replicas.map((r) => r.close()));
+  });
+
+  it('a request no replica would take is refused at once, not sent', async () => {
+    const small = await serveTeacher({ model: modelFile, port: 0, logger: false, maxBatch: 4 });
+    const client = await TeacherClient.connect({ urls: [small.url] });
+    await expect(client.infer(textInputs(5, 6, 1))).rejects.toMatchObject({ code: 'batch_too_large', message: '5 rows exceed the teacher\'s max_batch 4; send at most 4 a request' });
+    expect(await client.infer(textInputs(4, 6, 1))).toMatchObject({ type: 'soft' });
+    await client.close();
+    await small.close();
+  });
+
   it('uses every replica at once, each request to the one with the fewest in flight', async () => {
     const replicas = await Promise.all([0, 1, 2].map(() => serveTeacher({ model: modelFile, port: 0, logger: false, maxInflight: 4 })));
     const client = await TeacherClient.connect({ urls: replicas.map((r) => r.url) });
