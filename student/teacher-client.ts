@@ -87,7 +87,6 @@ function tlsError(err: Error, url: string): TeacherError | undefined {
   return new TeacherError('tls', `${url}: the teacher's TLS certificate is not trusted (${err.message}); give the CA that signed it with --ca`);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export class TeacherClient extends EventEmitter {
   info!: InfoMessage;
@@ -106,6 +105,7 @@ export class TeacherClient extends EventEmitter {
   private rotate = 0;
   private pumpTimer?: NodeJS.Timeout;
   private pumpAt = 0;
+  private readonly pauses = new Set<() => void>();
 
   private constructor(private readonly options: TeacherClientOptions) {
     super();
@@ -258,9 +258,21 @@ export class TeacherClient extends EventEmitter {
           return this.fail(new TeacherError('unreachable', `no teacher reachable at ${this.options.urls.join(', ')}: ${this.lastError.message}`));
         }
       }
-      await sleep(backoff);
+      await this.pause(backoff);
       backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 5000);
     }
+  }
+
+  /**
+   * A backoff pause. It keeps the process alive (a CLI waiting for its teacher must not exit), so
+   * close() ends every pause at once.
+   */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.pauses.delete(end); resolve(); }, ms);
+      const end = () => { clearTimeout(timer); resolve(); };
+      this.pauses.add(end);
+    });
   }
 
   /** One connection attempt: the socket, the hello, and the teacher's info (its id checked). */
@@ -357,6 +369,8 @@ export class TeacherClient extends EventEmitter {
     this.closed = true;
     clearTimeout(this.pumpTimer);
     clearInterval(this.resolveTimer);
+    for (const end of this.pauses) end();
+    this.pauses.clear();
     await Promise.all(this.replicas.map(async (r) => {
       r.connecting?.terminate();
       const ws = r.ws;
