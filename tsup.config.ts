@@ -12,7 +12,7 @@ export default defineConfig([
   {
     // The runtime is bundled on its own for browsers, phones and boards: no Node built-ins beyond a
     // lazily imported fs, no onnxruntime (the app passes its own), nothing of the trainer.
-    entry: { 'runtime/index': 'runtime/index.ts' },
+    entry: { 'runtime/index': 'runtime/index.ts', 'micro/index': 'runtime/micro/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     minify: true,

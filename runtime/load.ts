@@ -128,7 +128,9 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
     session = await options.ort.InferenceSession.create(bytes, sessionOptions);
   } catch (err) {
-    throw new ModelLoadError(`ONNX Runtime could not load the model: ${(err as Error).message.split('\n')[0]}`);
+    // minnow/micro's own refusals (an op it does not run) say what they are; ONNX Runtime's need saying.
+    const message = (err as Error).message.split('\n')[0];
+    throw new ModelLoadError((err as Error).name === 'MicroError' ? message! : `ONNX Runtime could not load the model: ${message}`);
   }
   const model = new Model(options.ort, session, file, sha256, options.truncation ?? 'error');
   if (options.warmup !== false) await model.warmup();

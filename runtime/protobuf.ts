@@ -20,6 +20,25 @@ export class ProtoReader {
     }
   }
 
+  /** A signed 64-bit varint (ONNX ints, e.g. axis -1, stored as ten bytes of two's complement). */
+  int64(): number {
+    let result = 0n, shift = 0n;
+    for (;;) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return Number(BigInt.asIntN(64, result));
+      shift += 7n;
+      if (shift > 63n) throw new Error('varint too long');
+    }
+  }
+
+  float32(): number {
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getFloat32(0, true);
+    this.pos += 4;
+    return v;
+  }
+
   /** Next field's number and wire type, or undefined at the end. */
   tag(): { field: number; wire: number } | undefined {
     if (this.done) return undefined;

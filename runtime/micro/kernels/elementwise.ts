@@ -1,0 +1,87 @@
+// Element-wise ops with ONNX (numpy) broadcasting, and the unary activations. The common shapes
+// take a fast path: equal shapes, and a bias over the trailing dimensions.
+import { offsets, sizeOf, zeros, type MicroType } from '../tensor.js';
+import type { Kernel } from './kernel.js';
+
+export function broadcastDims(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  return Array.from({ length: n }, (_, i) => {
+    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) throw new Error(`shapes [${a}] and [${b}] do not broadcast`);
+    return x === 1 ? y : x;
+  });
+}
+
+/** For each output index, the index into a tensor of `dims` broadcast to `out`. */
+function broadcastIndex(dims: readonly number[], out: readonly number[]): Int32Array | undefined {
+  const total = sizeOf(out);
+  if (sizeOf(dims) === total) return undefined;
+  const size = sizeOf(dims);
+  // A tensor that repeats as a whole (a bias over the trailing dims) wraps around.
+  const trailing = dims.length <= out.length && dims.every((d, i) => d === out[out.length - dims.length + i]);
+  if (trailing) return Int32Array.from({ length: total }, (_, i) => i % size);
+  const rank = out.length, pad = rank - dims.length;
+  const strides = new Array<number>(rank).fill(0);
+  for (let d = rank - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
+  return offsets(out, strides);
+}
+
+type Num = number | bigint;
+
+/** A binary op over two tensors broadcast together, into a tensor of `type` (default: a's). */
+function binary(f: (x: Num, y: Num) => Num, type?: MicroType): Kernel {
+  return ([a, b]) => {
+    const dims = broadcastDims(a!.dims, b!.dims);
+    const out = zeros(type ?? a!.type, dims);
+    const ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
+    const x = a!.data as ArrayLike<Num>, y = b!.data as ArrayLike<Num>, o = out.data as unknown as Num[];
+    for (let i = 0; i < o.length; i++) o[i] = f(x[ia ? ia[i]! : i]!, y[ib ? ib[i]! : i]!);
+    return [out];
+  };
+}
+
+function unary(f: (x: number) => number): Kernel {
+  return ([a]) => {
+    const out = zeros(a!.type, a!.dims);
+    const x = a!.data as Float32Array, o = out.data as Float32Array;
+    for (let i = 0; i < o.length; i++) o[i] = f(x[i]!);
+    return [out];
+  };
+}
+
+/** erf to 1.2e-7 (Numerical Recipes' erfc, Chebyshev): exact Gelu needs it. */
+function erf(x: number): number {
+  const z = Math.abs(x), t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? 1 - r : r - 1;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+const gelu: Kernel = (inputs, node) => unary(node.attrs.approximate === 'tanh'
+  ? (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+  : (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)))(inputs, node);
+
+const add = (x: Num, y: Num) => (x as number) + (y as number);
+
+export const ELEMENTWISE: Record<string, Kernel> = {
+  Add: binary(add),
+  Sub: binary((x, y) => (x as number) - (y as number)),
+  Mul: binary((x, y) => (x as number) * (y as number)),
+  Div: binary((x, y) => (typeof x === 'bigint' ? x / (y as bigint) : x / (y as number))),
+  Max: binary((x, y) => (x > y ? x : y)),
+  Greater: binary((x, y) => Number(x > y), 'bool'),
+  Relu: unary((x) => (x > 0 ? x : 0)),
+  Floor: unary(Math.floor),
+  Gelu: gelu,
+  Identity: ([a]) => [a!],
+  Where: ([cond, a, b]) => {
+    const dims = broadcastDims(broadcastDims(cond!.dims, a!.dims), b!.dims);
+    const out = zeros(a!.type, dims);
+    const ic = broadcastIndex(cond!.dims, dims), ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
+    const c = cond!.data, x = a!.data as ArrayLike<Num>, y = b!.data as ArrayLike<Num>, o = out.data as unknown as Num[];
+    for (let i = 0; i < o.length; i++) o[i] = c[ic ? ic[i]! : i] ? x[ia ? ia[i]! : i]! : y[ib ? ib[i]! : i]!;
+    return [out];
+  },
+};
+

@@ -1,0 +1,142 @@
+// Matrix products: float32 MatMul with numpy batch broadcasting, the int8 path that minnow's
+// dynamic quantization exports (DynamicQuantizeLinear + MatMulInteger, 32-bit accumulation), and
+// int4 weights (com.microsoft MatMulNBits), unpacked one block at a time.
+import { MicroTensor, sizeOf, zeros } from '../tensor.js';
+import { broadcastDims } from './elementwise.js';
+import { intAttr, type Kernel } from './kernel.js';
+
+/** c[m x n] += a[m x k] times b, given as bt [n x k] (b transposed), at the offsets given. */
+type Gemm = (a: ArrayLike<number>, ao: number, bt: ArrayLike<number>, bo: number, c: Float32Array | Int32Array, co: number, m: number, k: number, n: number) => void;
+
+/** Weights transposed once (activations each time; the map holds neither longer than its tensor). */
+const TRANSPOSED = new WeakMap<object, Float32Array | Int32Array>();
+
+/** Each [k x n] matrix of b as [n x k], so that every output is a dot product over contiguous memory. */
+function transposed(b: Float32Array | Int32Array, k: number, n: number): Float32Array | Int32Array {
+  const cached = TRANSPOSED.get(b);
+  if (cached) return cached;
+  const out = b instanceof Int32Array ? new Int32Array(b.length) : new Float32Array(b.length);
+  for (let at = 0; at < b.length; at += k * n) {
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) out[at + j * k + p] = b[at + p * n + j]!;
+  }
+  TRANSPOSED.set(b, out);
+  return out;
+}
+
+/**
+ * c[m x n] += a[m x k] b[k x n] as dot products of a's rows with b's columns (b transposed first),
+ * four accumulators at a time: the sums stay in registers instead of being stored after every
+ * multiply. Made once per element type: V8 keeps type feedback per closure, and a loop that has seen
+ * only Float32Arrays (or only Int32Arrays) stays fast.
+ */
+function makeGemm(): Gemm {
+  return (a, ao, bt, bo, c, co, m, k, n) => {
+    const k4 = k - (k % 4);
+    for (let i = 0; i < m; i++) {
+      const ai = ao + i * k, ci = co + i * n;
+      for (let j = 0; j < n; j++) {
+        const bj = bo + j * k;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p = 0;
+        for (; p < k4; p += 4) {
+          s0 += a[ai + p]! * bt[bj + p]!;
+          s1 += a[ai + p + 1]! * bt[bj + p + 1]!;
+          s2 += a[ai + p + 2]! * bt[bj + p + 2]!;
+          s3 += a[ai + p + 3]! * bt[bj + p + 3]!;
+        }
+        for (; p < k; p++) s0 += a[ai + p]! * bt[bj + p]!;
+        c[ci + j] = c[ci + j]! + (s0 + s1) + (s2 + s3);
+      }
+    }
+  };
+}
+export const gemm = makeGemm();
+const gemmInt = makeGemm();
+
+/** Batched product of [..., m, k] and [..., k, n], batch dims broadcast. */
+function batched(a: MicroTensor, b: MicroTensor, into: 'float32' | 'int32', av: ArrayLike<number>, bv: Float32Array | Int32Array): MicroTensor {
+  const ad = a.dims.length === 1 ? [1, a.dims[0]!] : a.dims, bd = b.dims.length === 1 ? [b.dims[0]!, 1] : b.dims;
+  const [m, k] = ad.slice(-2) as [number, number], n = bd.at(-1)!;
+  if (bd.at(-2) !== k) throw new Error(`MatMul of [${a.dims}] and [${b.dims}]: inner dims differ`);
+  const batch = broadcastDims(ad.slice(0, -2), bd.slice(0, -2));
+  const out = zeros(into, [...batch, m, n]);
+  const count = sizeOf(batch), aBatches = sizeOf(ad.slice(0, -2)), bBatches = sizeOf(bd.slice(0, -2));
+  const bt = transposed(bv, k, n);
+  for (let i = 0; i < count; i++) {
+    (into === 'int32' ? gemmInt : gemm)(av, (i % aBatches) * m * k, bt, (i % bBatches) * k * n, out.data as Float32Array, i * m * n, m, k, n);
+  }
+  const dims = [...batch, ...(a.dims.length === 1 ? [] : [m]), ...(b.dims.length === 1 ? [] : [n])];
+  return new MicroTensor(into, out.data, dims);
+}
+
+/** DynamicQuantizeLinear: uint8 values, scale and zero point from the tensor's own range (round half to even). */
+function dynamicQuantize(x: MicroTensor): MicroTensor[] {
+  const v = x.data as Float32Array;
+  let lo = 0, hi = 0;
+  for (let i = 0; i < v.length; i++) { if (v[i]! < lo) lo = v[i]!; if (v[i]! > hi) hi = v[i]!; }
+  const scale = Math.fround((hi - lo) / 255) || 1;
+  const zp = Math.min(255, Math.max(0, roundEven(-lo / scale)));
+  const q = zeros('uint8', x.dims);
+  const d = q.data as Uint8Array;
+  for (let i = 0; i < v.length; i++) d[i] = Math.min(255, Math.max(0, roundEven(v[i]! / scale) + zp));
+  return [q, new MicroTensor('float32', Float32Array.of(scale), []), new MicroTensor('uint8', Uint8Array.of(zp), [])];
+}
+
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const CENTRED = new WeakMap<object, Int32Array>();
+
+/** Values less their zero point (a scalar, or one per column of b); a weight's once. */
+function centred(t: MicroTensor, zp: MicroTensor | undefined, columns: number): Int32Array {
+  const cached = CENTRED.get(t.data);
+  if (cached) return cached;
+  const v = t.data as Uint8Array | Int8Array, z = zp?.data as Uint8Array | Int8Array | undefined;
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! - (z ? (z.length === 1 ? z[0]! : z[i % columns]!) : 0);
+  CENTRED.set(t.data, out);
+  return out;
+}
+
+const DEQUANTIZED = new WeakMap<object, Float32Array>();
+
+/** 4-bit b [N, blocks, block/2 bytes] as float32 [N x K] (the layout the product reads), once per weight. */
+function dequantized(b: MicroTensor, scales: MicroTensor, zeroPoints: MicroTensor | undefined, K: number, N: number, block: number): Float32Array {
+  const cached = DEQUANTIZED.get(b.data);
+  if (cached) return cached;
+  const blocks = Math.ceil(K / block), blob = block / 2;
+  const packed = b.data as Uint8Array, s = scales.data as Float32Array, zp = zeroPoints?.data as Uint8Array | undefined;
+  const w = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) {
+    for (let bk = 0; bk < blocks; bk++) {
+      const at = n * blocks + bk, scale = s[at]!;
+      const zero = zp ? (at & 1 ? zp[at >> 1]! >> 4 : zp[at >> 1]! & 15) : 8;
+      for (let i = 0; i < block && bk * block + i < K; i++) {
+        const byte = packed[at * blob + (i >> 1)]!;
+        w[n * K + bk * block + i] = ((i & 1 ? byte >> 4 : byte & 15) - zero) * scale;
+      }
+    }
+  }
+  DEQUANTIZED.set(b.data, w);
+  return w;
+}
+
+/** MatMulNBits: a [..., K] times the transpose of 4-bit b [N, K], plus an optional bias. */
+function matMulNBits([a, b, scales, zeroPoints, , bias]: (MicroTensor | undefined)[], K: number, N: number, block: number): MicroTensor {
+  const w = dequantized(b!, scales!, zeroPoints, K, N, block);
+  const out = zeros('float32', [...a!.dims.slice(0, -1), N]);
+  gemm(a!.data as Float32Array, 0, w, 0, out.data as Float32Array, 0, a!.size / K, K, N);
+  if (bias) { const o = out.data as Float32Array, bv = bias.data as Float32Array; for (let i = 0; i < o.length; i++) o[i] = o[i]! + bv[i % N]!; }
+  return out;
+}
+
+export const MATMUL: Record<string, Kernel> = {
+  MatMul: ([a, b]) => [batched(a!, b!, 'float32', a!.data as Float32Array, b!.data as Float32Array)],
+  MatMulInteger: ([a, b, azp, bzp]) => [batched(a!, b!, 'int32', centred(a!, azp, 1), centred(b!, bzp, b!.dims.at(-1)!))],
+  DynamicQuantizeLinear: ([x]) => dynamicQuantize(x!),
+  MatMulNBits: (inputs, node) => {
+    if (intAttr(node, 'bits', 4) !== 4) throw new Error(`MatMulNBits with ${String(node.attrs.bits)} bits is not supported by minnow/micro (4 only)`);
+    return [matMulNBits(inputs, intAttr(node, 'K', 0), intAttr(node, 'N', 0), intAttr(node, 'block_size', 32))];
+  },
+};

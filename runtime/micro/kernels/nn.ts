@@ -1,0 +1,132 @@
+// The neural-network ops of minnow's students: layer normalization, softmax and sums over an axis,
+// and the convolutions and max pooling of the image students (NCHW, 2-D).
+import { MicroTensor, numbers, sizeOf, zeros } from '../tensor.js';
+import { axisOf, intAttr, intsAttr, type Kernel } from './kernel.js';
+
+/** Rows of `inner` values, `outer` of them, for ops over the trailing axes from `axis`. */
+function rows(x: MicroTensor, axis: number): [number, number] {
+  return [sizeOf(x.dims.slice(0, axis)), sizeOf(x.dims.slice(axis))];
+}
+
+const layerNorm: Kernel = ([x, scale, bias], node) => {
+  const axis = axisOf(intAttr(node, 'axis', -1), x!.dims.length);
+  const eps = typeof node.attrs.epsilon === 'number' ? node.attrs.epsilon : 1e-5;
+  const [outer, inner] = rows(x!, axis);
+  const v = x!.data as Float32Array, g = scale!.data as Float32Array, b = bias?.data as Float32Array | undefined;
+  const out = zeros('float32', x!.dims), o = out.data as Float32Array;
+  for (let r = 0; r < outer; r++) {
+    const at = r * inner;
+    let mean = 0;
+    for (let i = 0; i < inner; i++) mean += v[at + i]!;
+    mean /= inner;
+    let variance = 0;
+    for (let i = 0; i < inner; i++) { const d = v[at + i]! - mean; variance += d * d; }
+    const inv = 1 / Math.sqrt(variance / inner + eps);
+    for (let i = 0; i < inner; i++) o[at + i] = (v[at + i]! - mean) * inv * g[i]! + (b ? b[i]! : 0);
+  }
+  return [out];
+};
+
+const softmax: Kernel = ([x], node) => {
+  const axis = axisOf(intAttr(node, 'axis', -1), x!.dims.length);
+  if (axis !== x!.dims.length - 1) throw new Error('minnow/micro computes Softmax over the last axis only');
+  const [outer, inner] = rows(x!, axis);
+  const v = x!.data as Float32Array, out = zeros('float32', x!.dims), o = out.data as Float32Array;
+  for (let r = 0; r < outer; r++) {
+    const at = r * inner;
+    let max = -Infinity, sum = 0;
+    for (let i = 0; i < inner; i++) max = Math.max(max, v[at + i]!);
+    for (let i = 0; i < inner; i++) sum += o[at + i] = Math.exp(v[at + i]! - max);
+    for (let i = 0; i < inner; i++) o[at + i] = o[at + i]! / sum;
+  }
+  return [out];
+};
+
+const reduceSum: Kernel = ([x, axesInput], node) => {
+  const rank = x!.dims.length;
+  const axes = new Set((axesInput ? numbers(axesInput) : x!.dims.map((_, i) => i)).map((a) => axisOf(a, rank)));
+  const keep = intAttr(node, 'keepdims', 1) === 1;
+  const kept = x!.dims.map((d, i) => (axes.has(i) ? 1 : d));
+  const out = zeros(x!.type, kept);
+  const o = out.data as Float32Array, v = x!.data as Float32Array;
+  const strides = kept.map((_, i) => sizeOf(kept.slice(i + 1)));
+  const pos = new Array<number>(rank).fill(0);
+  for (let i = 0; i < v.length; i++) {
+    let at = 0;
+    for (let d = 0; d < rank; d++) if (!axes.has(d)) at += pos[d]! * strides[d]!;
+    o[at] = o[at]! + v[i]!;
+    for (let d = rank - 1; d >= 0 && ++pos[d]! === x!.dims[d]!; d--) pos[d] = 0;
+  }
+  return [new MicroTensor(out.type, out.data, keep ? kept : x!.dims.filter((_, i) => !axes.has(i)))];
+};
+
+interface Window { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; oh: number; ow: number }
+
+function windowOf(node: Parameters<Kernel>[1], h: number, w: number, kernel: number[]): Window {
+  const [kh, kw] = kernel as [number, number];
+  const [sh, sw] = (intsAttr(node, 'strides') ?? [1, 1]) as [number, number];
+  const [ph, pw, ph2, pw2] = (intsAttr(node, 'pads') ?? [0, 0, 0, 0]) as [number, number, number, number];
+  if ((intsAttr(node, 'dilations') ?? [1, 1]).some((d) => d !== 1)) throw new Error('minnow/micro does not dilate convolutions');
+  return { kh, kw, sh, sw, ph, pw, oh: Math.floor((h + ph + ph2 - kh) / sh) + 1, ow: Math.floor((w + pw + pw2 - kw) / sw) + 1 };
+}
+
+const conv: Kernel = ([x, weight, bias], node) => {
+  const [n, c, h, w] = x!.dims as [number, number, number, number];
+  const [m, cg] = weight!.dims as [number, number];
+  const group = intAttr(node, 'group', 1);
+  const win = windowOf(node, h, w, weight!.dims.slice(2));
+  const out = zeros('float32', [n, m, win.oh, win.ow]);
+  const xv = x!.data as Float32Array, wv = weight!.data as Float32Array, bv = bias?.data as Float32Array | undefined, o = out.data as Float32Array;
+  const perGroup = m / group;
+  for (let b = 0; b < n; b++) {
+    for (let f = 0; f < m; f++) {
+      const g = Math.floor(f / perGroup), base = (b * m + f) * win.oh * win.ow;
+      for (let ch = 0; ch < cg; ch++) {
+        const xc = (b * c + g * cg + ch) * h * w, wc = (f * cg + ch) * win.kh * win.kw;
+        for (let y = 0; y < win.oh; y++) {
+          for (let xo = 0; xo < win.ow; xo++) {
+            let sum = 0;
+            for (let i = 0; i < win.kh; i++) {
+              const yi = y * win.sh - win.ph + i;
+              if (yi < 0 || yi >= h) continue;
+              for (let j = 0; j < win.kw; j++) {
+                const xj = xo * win.sw - win.pw + j;
+                if (xj >= 0 && xj < w) sum += xv[xc + yi * w + xj]! * wv[wc + i * win.kw + j]!;
+              }
+            }
+            o[base + y * win.ow + xo] = o[base + y * win.ow + xo]! + sum;
+          }
+        }
+      }
+      if (bv) for (let i = 0; i < win.oh * win.ow; i++) o[base + i] = o[base + i]! + bv[f]!;
+    }
+  }
+  return [out];
+};
+
+const maxPool: Kernel = ([x], node) => {
+  const [n, c, h, w] = x!.dims as [number, number, number, number];
+  const win = windowOf(node, h, w, intsAttr(node, 'kernel_shape')!);
+  const out = zeros('float32', [n, c, win.oh, win.ow]);
+  const xv = x!.data as Float32Array, o = out.data as Float32Array;
+  for (let p = 0; p < n * c; p++) {
+    for (let y = 0; y < win.oh; y++) {
+      for (let xo = 0; xo < win.ow; xo++) {
+        let best = -Infinity;
+        for (let i = 0; i < win.kh; i++) {
+          const yi = y * win.sh - win.ph + i;
+          if (yi < 0 || yi >= h) continue;
+          for (let j = 0; j < win.kw; j++) {
+            const xj = xo * win.sw - win.pw + j;
+            if (xj >= 0 && xj < w) best = Math.max(best, xv[p * h * w + yi * w + xj]!);
+          }
+        }
+        o[(p * win.oh + y) * win.ow + xo] = best;
+      }
+    }
+  }
+  // The indices output, where a graph names one, is never read by minnow's students.
+  return [out, zeros('int64', [0])];
+};
+
+export const NN: Record<string, Kernel> = { LayerNormalization: layerNorm, Softmax: softmax, ReduceSum: reduceSum, Conv: conv, MaxPool: maxPool };

@@ -1,0 +1,85 @@
+// minnow/micro's executor, in the shape of an onnxruntime InferenceSession: the graph is read and
+// every op checked at load (an op outside micro's set is an error naming it and its node), constants
+// are made once, and a run walks the nodes in their (topological) order, dropping each value after
+// its last reader so that memory holds only what is live.
+import { readGraph, type MicroGraph, type MicroNode } from './graph.js';
+import { MicroTensor } from './tensor.js';
+import { ELEMENTWISE } from './kernels/elementwise.js';
+import { SHAPE } from './kernels/shape.js';
+import { MATMUL } from './kernels/matmul.js';
+import { NN } from './kernels/nn.js';
+import type { Kernel } from './kernels/kernel.js';
+
+const KERNELS: Record<string, Kernel> = { ...ELEMENTWISE, ...SHAPE, ...MATMUL, ...NN };
+/** Domains whose ops micro knows: ONNX's own, and Microsoft's for MatMulNBits. */
+const DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
+/** Outputs micro leaves empty; a graph that reads one cannot run here. */
+const UNFILLED: Record<string, number[]> = { MaxPool: [1] };
+
+export class MicroError extends Error {
+  override name = 'MicroError';
+}
+
+export class MicroSession {
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  private readonly constants = new Map<string, MicroTensor>();
+  /** For each node, the values whose last reader it is. */
+  private readonly dropAfter: string[][];
+
+  private constructor(private readonly graph: MicroGraph) {
+    this.inputNames = graph.inputs;
+    this.outputNames = graph.outputs;
+    check(graph);
+    for (const [name, t] of graph.initializers) this.constants.set(name, t);
+    this.dropAfter = lastReaders(graph, new Set([...graph.initializers.keys(), ...graph.outputs]));
+  }
+
+  static async create(model: Uint8Array): Promise<MicroSession> {
+    return new MicroSession(readGraph(model));
+  }
+
+  async run(feeds: Record<string, MicroTensor>): Promise<Record<string, MicroTensor>> {
+    const values = new Map<string, MicroTensor>(this.constants);
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new MicroError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`);
+      values.set(name, t);
+    }
+    this.graph.nodes.forEach((node, i) => {
+      const inputs = node.inputs.map((name) => (name ? values.get(name) : undefined));
+      let outputs: MicroTensor[];
+      try {
+        outputs = KERNELS[node.op]!(inputs, node);
+      } catch (err) {
+        throw new MicroError(`${node.op} node '${node.name}': ${(err as Error).message}`);
+      }
+      node.outputs.forEach((name, j) => { if (name && outputs[j]) values.set(name, outputs[j]!); });
+      for (const name of this.dropAfter[i]!) values.delete(name);
+    });
+    return Object.fromEntries(this.outputNames.map((name) => [name, values.get(name)!]));
+  }
+
+  async release(): Promise<void> { /* nothing native to free */ }
+}
+
+function check(graph: MicroGraph): void {
+  const unfilled = new Set<string>();
+  for (const node of graph.nodes) {
+    if (!KERNELS[node.op] || !DOMAINS.has(node.domain)) {
+      throw new MicroError(`op ${node.domain ? `${node.domain}.` : ''}${node.op} (node '${node.name}') is not supported by minnow/micro; run this model with minnow/runtime and ONNX Runtime`);
+    }
+    for (const i of UNFILLED[node.op] ?? []) if (node.outputs[i]) unfilled.add(node.outputs[i]!);
+  }
+  const reader = graph.nodes.find((n: MicroNode) => n.inputs.some((name) => unfilled.has(name)));
+  if (reader) throw new MicroError(`node '${reader.name}' reads an output minnow/micro does not compute (${reader.inputs.find((n) => unfilled.has(n))})`);
+}
+
+/** Node by node, the values read for the last time there (graph outputs and weights are kept). */
+function lastReaders(graph: MicroGraph, keep: Set<string>): string[][] {
+  const last = new Map<string, number>();
+  graph.nodes.forEach((node, i) => { for (const name of node.inputs) if (name && !keep.has(name)) last.set(name, i); });
+  const drop: string[][] = graph.nodes.map(() => []);
+  for (const [name, i] of last) drop[i]!.push(name);
+  return drop;
+}

@@ -1,0 +1,60 @@
+// The tensors minnow/micro computes with: typed arrays and their dims, in the shape of
+// onnxruntime's Tensor, so that minnow/runtime's Model drives either executor the same way.
+
+export type MicroType = 'float32' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type MicroData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+
+const ARRAYS: Record<MicroType, new (n: number) => MicroData> = {
+  float32: Float32Array, int64: BigInt64Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+export class MicroTensor {
+  readonly dims: readonly number[];
+  constructor(readonly type: MicroType, readonly data: MicroData, dims: readonly number[]) {
+    this.dims = [...dims];
+  }
+  get size(): number { return this.data.length; }
+  dispose(): void { /* memory goes with the last reference */ }
+}
+
+export function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function zeros(type: MicroType, dims: readonly number[]): MicroTensor {
+  return new MicroTensor(type, new ARRAYS[type](sizeOf(dims)), dims);
+}
+
+/**
+ * For each index of a tensor of dims `out`, walked in row-major order, the offset into a source
+ * whose step along each dim is `strides` (0 where it broadcasts): the index map of broadcasts and
+ * transposes alike.
+ */
+export function offsets(out: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = out.length, index = new Int32Array(sizeOf(out));
+  const pos = new Array<number>(rank).fill(0);
+  for (let i = 0, at = 0; i < index.length; i++) {
+    index[i] = at;
+    for (let d = rank - 1; d >= 0; d--) {
+      at += strides[d]!;
+      if (++pos[d]! < out[d]!) break;
+      at -= strides[d]! * out[d]!;
+      pos[d] = 0;
+    }
+  }
+  return index;
+}
+
+/** Values as plain numbers (int64 through Number: indices and shapes stay far below 2^53). */
+export function numbers(t: MicroTensor): number[] {
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
+
+export function fromNumbers(type: MicroType, dims: readonly number[], values: ArrayLike<number>): MicroTensor {
+  const t = zeros(type, dims);
+  if (type === 'int64') for (let i = 0; i < values.length; i++) (t.data as BigInt64Array)[i] = BigInt(Math.trunc(values[i]!));
+  else (t.data as Float32Array).set(values);
+  return t;
+}

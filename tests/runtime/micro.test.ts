@@ -1,0 +1,96 @@
+// minnow/micro against onnxruntime-node on the graphs minnow trains and compresses: the same
+// outputs (1e-4 for fp32, 1e-3 quantized), the same greedy generations, and a clear refusal of
+// any other op.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ortNode from 'onnxruntime-node';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { train } from '../../src/train/job.js';
+import { compressModel } from '../../src/compress/compress.js';
+import { loadDataset } from '../../src/data/datasets.js';
+import { Graph } from '../../src/onnx/graph.js';
+import { encodeModel } from '../../src/onnx/codec.js';
+import { loadModel as loadWithOrt, type OrtLike } from '../../runtime/index.js';
+import { loadModel as loadMicro, MicroSession } from '../../runtime/micro/index.js';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-micro-'));
+const ort = ortNode as unknown as OrtLike;
+const files: Record<string, string> = {};
+
+function compressed(file: string, quantize: 'int8' | 'int4'): string {
+  const out = path.join(tmp(), `${quantize}.onnx`);
+  writeFileSync(out, compressModel(readFileSync(file), { quantize, blockSize: 16 }).bytes);
+  return out;
+}
+
+beforeAll(async () => {
+  const [spam, moby, mnist] = [tmp(), tmp(), tmp()];
+  await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out: spam, dataOptions: { limit: 128 } });
+  await train({ task: 'lm', data: 'moby-dick', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, out: moby, dataOptions: { limit: 20_000 } });
+  await train({ task: 'image', data: 'fashion-mnist', model: 'cnn:channels=4-8,hidden=16', epochs: 1, batch: 32, lr: 3e-3, out: mnist, dataOptions: { limit: 256 } });
+  files.spam = path.join(spam, 'model.onnx');
+  files['spam int8'] = compressed(files.spam, 'int8');
+  files['spam int4'] = compressed(files.spam, 'int4');
+  files.moby = path.join(moby, 'model.onnx');
+  files['moby decoder'] = path.join(moby, 'decoder.onnx');
+  files.mnist = path.join(mnist, 'model.onnx');
+  files['mnist int8'] = compressed(files.mnist, 'int8');
+}, 300_000);
+
+function maxDiff(a: { score: number; label: string }[], b: { score: number; label: string }[]): number {
+  const byLabel = new Map(b.map((p) => [p.label, p.score]));
+  return Math.max(...a.map((p) => Math.abs(p.score - byLabel.get(p.label)!)));
+}
+
+describe('minnow/micro', () => {
+  const spam = loadDataset('spam', 'classify', { limit: 16 });
+  const texts = spam.task === 'classify' ? spam.splits.test.slice(0, 8).map((e) => e.text.slice(0, 400)) : [];
+  for (const [name, tol] of [['spam', 1e-4], ['spam int8', 1e-3], ['spam int4', 1e-3]] as const) {
+    it(`${name}: the classifier's scores match onnxruntime-node's within ${tol}`, async () => {
+      const [ref, micro] = [await loadWithOrt(files[name]!, { ort, truncation: 'right' }), await loadMicro(files[name]!, { truncation: 'right' })];
+      for (const text of texts) expect(maxDiff(await micro.classify(text), await ref.classify(text))).toBeLessThan(tol);
+    });
+  }
+
+  const mnist = loadDataset('fashion-mnist', 'image', { limit: 8 });
+  for (const [name, tol] of [['mnist', 1e-4], ['mnist int8', 1e-3]] as const) {
+    it(`${name}: the image classifier's scores match within ${tol}`, async () => {
+      const [ref, micro] = [await loadWithOrt(files[name]!, { ort }), await loadMicro(files[name]!)];
+      for (const e of mnist.task === 'image' ? mnist.splits.test.slice(0, 4) : []) {
+        expect(maxDiff(await micro.classify(e.pixels), await ref.classify(e.pixels))).toBeLessThan(tol);
+      }
+    });
+  }
+
+  it('moby: greedy generation with the KV cache gives the same text as onnxruntime-node', async () => {
+    const collect = async (pieces: AsyncGenerator<string>) => { let text = ''; for await (const p of pieces) text += p; return text; };
+    const [ref, micro] = [await loadWithOrt(files['moby decoder']!, { ort }), await loadMicro(files['moby decoder']!)];
+    expect(micro.hasKvCache).toBe(true);
+    const prompt = 'Call me Ishmael. Some years ago';
+    const [a, b] = [await collect(ref.generate(prompt, { maxTokens: 24 })), await collect(micro.generate(prompt, { maxTokens: 24 }))];
+    expect(b).toBe(a);
+    expect(a.length).toBeGreaterThan(0);
+  });
+
+  it('is at most 30 KB minified and gzipped, with no onnxruntime and no Node built-in but the lazy file read', async () => {
+    const result = await build({
+      entryPoints: [path.resolve(__dirname, '../../runtime/micro/index.ts')], bundle: true, minify: true, format: 'esm', platform: 'neutral',
+      write: false, external: ['node:fs/promises', 'node:path'],
+    });
+    const code = new TextDecoder().decode(result.outputFiles[0]!.contents);
+    // (The word onnxruntime stays in the runtime's error messages; no module of it is imported.)
+    expect(code).not.toMatch(/from ?"onnxruntime|import\("onnxruntime|\.wasm\b|protobufjs/);
+    expect([...code.matchAll(/from ?"(node:[^"]+)"|import\("(node:[^"]+)"\)/g)].map((m) => m[1] ?? m[2]).every((m) => m === 'node:fs/promises' || m === 'node:path')).toBe(true);
+    expect(gzipSync(result.outputFiles[0]!.contents).length).toBeLessThanOrEqual(30 * 1024);
+  });
+
+  it('refuses an op outside its set at load, naming the op and the node', async () => {
+    const g = new Graph('odd');
+    const x = g.input('x', 'float32', [1, 4]);
+    g.output(g.op1('Tanh', [x], {}, { name: 'the_odd_one' }));
+    await expect(MicroSession.create(encodeModel(g))).rejects.toThrow(/op Tanh \(node 'n_the_odd_one'\) is not supported by minnow\/micro; run this model with minnow\/runtime and ONNX Runtime/);
+  });
+});
