@@ -16,10 +16,6 @@ export function broadcastDims(a: readonly number[], b: readonly number[]): numbe
 function broadcastIndex(dims: readonly number[], out: readonly number[]): Int32Array | undefined {
   const total = sizeOf(out);
   if (sizeOf(dims) === total) return undefined;
-  const size = sizeOf(dims);
-  // A tensor that repeats as a whole (a bias over the trailing dims) wraps around.
-  const trailing = dims.length <= out.length && dims.every((d, i) => d === out[out.length - dims.length + i]);
-  if (trailing) return Int32Array.from({ length: total }, (_, i) => i % size);
   const rank = out.length, pad = rank - dims.length;
   const strides = new Array<number>(rank).fill(0);
   for (let d = rank - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
@@ -28,14 +24,32 @@ function broadcastIndex(dims: readonly number[], out: readonly number[]): Int32A
 
 type Num = number | bigint;
 
+/**
+ * How many trailing values of `out` a tensor of `dims` repeats (its dims, less leading ones, end
+ * `out`'s), or -1. The common broadcasts (a bias, a scalar, a mask row) are such repeats.
+ */
+function repeatOf(dims: readonly number[], out: readonly number[]): number {
+  let first = 0;
+  while (first < dims.length && dims[first] === 1) first++;
+  const tail = dims.slice(first);
+  return tail.every((d, i) => d === out[out.length - tail.length + i]) ? sizeOf(tail) : -1;
+}
+
 /** A binary op over two tensors broadcast together, into a tensor of `type` (default: a's). */
 function binary(f: (x: Num, y: Num) => Num, type?: MicroType): Kernel {
   return ([a, b]) => {
     const dims = broadcastDims(a!.dims, b!.dims);
     const out = zeros(type ?? a!.type, dims);
-    const ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
     const x = a!.data as ArrayLike<Num>, y = b!.data as ArrayLike<Num>, o = out.data as unknown as Num[];
-    for (let i = 0; i < o.length; i++) o[i] = f(x[ia ? ia[i]! : i]!, y[ib ? ib[i]! : i]!);
+    const ra = repeatOf(a!.dims, dims), rb = repeatOf(b!.dims, dims);
+    if (ra === o.length && rb > 0) {
+      for (let at = 0; at < o.length; at += rb) for (let j = 0; j < rb; j++) o[at + j] = f(x[at + j]!, y[j]!);
+    } else if (rb === o.length && ra > 0) {
+      for (let at = 0; at < o.length; at += ra) for (let j = 0; j < ra; j++) o[at + j] = f(x[j]!, y[at + j]!);
+    } else {
+      const ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
+      for (let i = 0; i < o.length; i++) o[i] = f(x[ia ? ia[i]! : i]!, y[ib ? ib[i]! : i]!);
+    }
     return [out];
   };
 }

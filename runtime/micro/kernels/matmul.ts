@@ -25,30 +25,42 @@ function transposed(b: Float32Array | Int32Array, k: number, n: number): Float32
 
 /**
  * c[m x n] += a[m x k] b[k x n] as dot products of a's rows with b's columns (b transposed first),
- * four accumulators at a time: the sums stay in registers instead of being stored after every
- * multiply. Made once per element type: V8 keeps type feedback per closure, and a loop that has seen
- * only Float32Arrays (or only Int32Arrays) stays fast.
+ * four columns at a time: each value of a's row is loaded once for four products, and the four sums
+ * stay in registers instead of being stored after every multiply. Made once per element type: V8
+ * keeps type feedback per closure, and a loop that has seen only Float32Arrays (or only
+ * Int32Arrays) stays fast.
  */
 function makeGemm(): Gemm {
   return (a, ao, bt, bo, c, co, m, k, n) => {
-    const k4 = k - (k % 4);
+    const n4 = n - (n % 4);
     for (let i = 0; i < m; i++) {
       const ai = ao + i * k, ci = co + i * n;
-      for (let j = 0; j < n; j++) {
-        const bj = bo + j * k;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p = 0;
-        for (; p < k4; p += 4) {
-          s0 += a[ai + p]! * bt[bj + p]!;
-          s1 += a[ai + p + 1]! * bt[bj + p + 1]!;
-          s2 += a[ai + p + 2]! * bt[bj + p + 2]!;
-          s3 += a[ai + p + 3]! * bt[bj + p + 3]!;
+      let j = 0;
+      for (; j < n4; j += 4) {
+        const b0 = bo + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[ai + p]!;
+          s0 += x * bt[b0 + p]!;
+          s1 += x * bt[b1 + p]!;
+          s2 += x * bt[b2 + p]!;
+          s3 += x * bt[b3 + p]!;
         }
-        for (; p < k; p++) s0 += a[ai + p]! * bt[bj + p]!;
-        c[ci + j] = c[ci + j]! + (s0 + s1) + (s2 + s3);
+        c[ci + j] = c[ci + j]! + s0;
+        c[ci + j + 1] = c[ci + j + 1]! + s1;
+        c[ci + j + 2] = c[ci + j + 2]! + s2;
+        c[ci + j + 3] = c[ci + j + 3]! + s3;
+      }
+      for (; j < n; j++) {
+        const bj = bo + j * k;
+        let s0 = 0;
+        for (let p = 0; p < k; p++) s0 += a[ai + p]! * bt[bj + p]!;
+        c[ci + j] = c[ci + j]! + s0;
       }
     }
   };
 }
+
 export const gemm = makeGemm();
 const gemmInt = makeGemm();
 
