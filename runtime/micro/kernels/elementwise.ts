@@ -35,21 +35,37 @@ function repeatOf(dims: readonly number[], out: readonly number[]): number {
   return tail.every((d, i) => d === out[out.length - tail.length + i]) ? sizeOf(tail) : -1;
 }
 
-/** A binary op over two tensors broadcast together, into a tensor of `type` (default: a's). */
-function binary(f: (x: Num, y: Num) => Num, type?: MicroType): Kernel {
-  return ([a, b]) => {
-    const dims = broadcastDims(a!.dims, b!.dims);
-    const out = zeros(type ?? a!.type, dims);
-    const x = a!.data as ArrayLike<Num>, y = b!.data as ArrayLike<Num>, o = out.data as unknown as Num[];
-    const ra = repeatOf(a!.dims, dims), rb = repeatOf(b!.dims, dims);
+type Loop = (x: ArrayLike<Num>, y: ArrayLike<Num>, o: Num[], ra: number, rb: number, ia?: Int32Array, ib?: Int32Array) => void;
+
+/** The loops of one binary op, over repeats without index arrays where it can. */
+function makeLoop(f: (x: Num, y: Num) => Num): Loop {
+  return (x, y, o, ra, rb, ia, ib) => {
     if (ra === o.length && rb > 0) {
       for (let at = 0; at < o.length; at += rb) for (let j = 0; j < rb; j++) o[at + j] = f(x[at + j]!, y[j]!);
     } else if (rb === o.length && ra > 0) {
       for (let at = 0; at < o.length; at += ra) for (let j = 0; j < ra; j++) o[at + j] = f(x[j]!, y[at + j]!);
     } else {
-      const ia = broadcastIndex(a!.dims, dims), ib = broadcastIndex(b!.dims, dims);
       for (let i = 0; i < o.length; i++) o[i] = f(x[ia ? ia[i]! : i]!, y[ib ? ib[i]! : i]!);
     }
+  };
+}
+
+/**
+ * A binary op over two tensors broadcast together, into a tensor of `type` (default: a's). Its
+ * float32 loop is a closure of its own: V8 keeps type feedback per closure, and a loop that has also
+ * seen the int64 arithmetic of shapes would run every float add slowly.
+ */
+function binary(f: (x: Num, y: Num) => Num, type?: MicroType): Kernel {
+  const floats = makeLoop(f), others = makeLoop(f);
+  return ([a, b]) => {
+    const dims = broadcastDims(a!.dims, b!.dims);
+    const out = zeros(type ?? a!.type, dims);
+    const o = out.data as unknown as Num[];
+    const ra = repeatOf(a!.dims, dims), rb = repeatOf(b!.dims, dims);
+    const direct = (ra === o.length && rb > 0) || (rb === o.length && ra > 0);
+    const ia = direct ? undefined : broadcastIndex(a!.dims, dims), ib = direct ? undefined : broadcastIndex(b!.dims, dims);
+    const loop = a!.type === 'float32' && out.type === 'float32' ? floats : others;
+    loop(a!.data as ArrayLike<Num>, b!.data as ArrayLike<Num>, o, ra, rb, ia, ib);
     return [out];
   };
 }

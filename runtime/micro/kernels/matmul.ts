@@ -31,33 +31,45 @@ function transposed(b: Float32Array | Int32Array, k: number, n: number): Float32
  * Int32Arrays) stays fast.
  */
 function makeGemm(): Gemm {
-  return (a, ao, bt, bo, c, co, m, k, n) => {
-    const n4 = n - (n % 4);
-    for (let i = 0; i < m; i++) {
-      const ai = ao + i * k, ci = co + i * n;
-      let j = 0;
-      for (; j < n4; j += 4) {
-        const b0 = bo + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (let p = 0; p < k; p++) {
-          const x = a[ai + p]!;
-          s0 += x * bt[b0 + p]!;
-          s1 += x * bt[b1 + p]!;
-          s2 += x * bt[b2 + p]!;
-          s3 += x * bt[b3 + p]!;
-        }
-        c[ci + j] = c[ci + j]! + s0;
-        c[ci + j + 1] = c[ci + j + 1]! + s1;
-        c[ci + j + 2] = c[ci + j + 2]! + s2;
-        c[ci + j + 3] = c[ci + j + 3]! + s3;
+  // One row of c, four columns at a time: a's value loaded once for four products.
+  const row = (a: ArrayLike<number>, ai: number, bt: ArrayLike<number>, bo: number, c: Float32Array | Int32Array, ci: number, k: number, n: number) => {
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = bo + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const x = a[ai + p]!;
+        s0 += x * bt[b0 + p]!; s1 += x * bt[b1 + p]!; s2 += x * bt[b2 + p]!; s3 += x * bt[b3 + p]!;
       }
-      for (; j < n; j++) {
-        const bj = bo + j * k;
-        let s0 = 0;
-        for (let p = 0; p < k; p++) s0 += a[ai + p]! * bt[bj + p]!;
-        c[ci + j] = c[ci + j]! + s0;
-      }
+      c[ci + j] = c[ci + j]! + s0; c[ci + j + 1] = c[ci + j + 1]! + s1; c[ci + j + 2] = c[ci + j + 2]! + s2; c[ci + j + 3] = c[ci + j + 3]! + s3;
     }
+    for (; j < n; j++) {
+      let s0 = 0;
+      for (let p = 0; p < k; p++) s0 += a[ai + p]! * bt[bo + j * k + p]!;
+      c[ci + j] = c[ci + j]! + s0;
+    }
+  };
+  return (a, ao, bt, bo, c, co, m, k, n) => {
+    let i = 0;
+    // Two rows by four columns: eight sums in registers, each loaded value used four or two times.
+    for (; i + 2 <= m; i += 2) {
+      const a0 = ao + i * k, a1 = a0 + k, c0 = co + i * n, c1 = c0 + n;
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const b0 = bo + j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+        let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        for (let p = 0; p < k; p++) {
+          const x0 = a[a0 + p]!, x1 = a[a1 + p]!;
+          const y0 = bt[b0 + p]!, y1 = bt[b1 + p]!, y2 = bt[b2 + p]!, y3 = bt[b3 + p]!;
+          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+        }
+        c[c0 + j] = c[c0 + j]! + s00; c[c0 + j + 1] = c[c0 + j + 1]! + s01; c[c0 + j + 2] = c[c0 + j + 2]! + s02; c[c0 + j + 3] = c[c0 + j + 3]! + s03;
+        c[c1 + j] = c[c1 + j]! + s10; c[c1 + j + 1] = c[c1 + j + 1]! + s11; c[c1 + j + 2] = c[c1 + j + 2]! + s12; c[c1 + j + 3] = c[c1 + j + 3]! + s13;
+      }
+      if (j < n) { row(a, a0, bt, bo + j * k, c, c0 + j, k, n - j); row(a, a1, bt, bo + j * k, c, c1 + j, k, n - j); }
+    }
+    if (i < m) row(a, ao + i * k, bt, bo, c, co + i * n, k, n);
   };
 }
 
