@@ -27,11 +27,15 @@ beforeAll(async () => {
   modelBytes = compressModel(readFileSync(path.join(out, 'model.onnx')), { quantize: 'int4', blockSize: 32, keep: 'none' }).bytes;
   const bundle = await build({ entryPoints: [path.join(root, 'runtime/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, external: ['node:fs/promises', 'node:path'] });
   const runtimeJs = bundle.outputFiles[0]!.contents;
+  const micro = await build({ entryPoints: [path.join(root, 'runtime/micro/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, external: ['node:fs/promises', 'node:path'] });
+  const microJs = micro.outputFiles[0]!.contents;
   const files: Record<string, () => Uint8Array> = {
     '/': () => readFileSync(path.join(root, 'examples/browser/index.html')),
     '/app.js': () => readFileSync(path.join(root, 'examples/browser/app.js')),
     '/runtime.js': () => runtimeJs,
     '/model.onnx': () => modelBytes,
+    '/micro.js': () => microJs,
+    '/blank.html': () => new TextEncoder().encode('<!doctype html><title>micro</title>'),
   };
   server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x').pathname;
@@ -81,6 +85,30 @@ describe('examples/browser in Chromium', () => {
     inBrowser.forEach((preds, i) => {
       expect(preds.map((p) => p.label)).toEqual(inNode[i]!.map((p) => p.label));
       preds.forEach((p, j) => expect(Math.abs(p.score - inNode[i]![j]!.score)).toBeLessThan(1e-4));
+    });
+    await nodeModel.dispose();
+  });
+
+  it('minnow/micro classifies the same int4 student in Chromium with no wasm fetched, matching onnxruntime-node to 1e-3', async () => {
+    const texts = ['Congratulations! You have WON a free cruise. Click here now!!!', 'Minutes of the budget meeting are attached.'];
+    const page = await browser.newPage();
+    const fetched: string[] = [];
+    page.on('request', (r) => fetched.push(r.url()));
+    await page.goto(`${base}/blank.html`);
+    // A string, not a function: vitest would rewrite a function's import() into its own loader.
+    const inBrowser = await page.evaluate(`(async () => {
+      const micro = await import('/micro.js');
+      const bytes = new Uint8Array(await (await fetch('/model.onnx')).arrayBuffer());
+      const model = await micro.loadModel(bytes, { truncation: 'right' });
+      return { preds: await model.classify(${JSON.stringify(texts)}) };
+    })()`) as { preds: { label: string; score: number }[][] };
+    expect(fetched.filter((u) => /\.wasm|\/ort\//.test(u))).toEqual([]);
+    const nodeModel = await loadModel(modelBytes, { ort: ortNode as never, truncation: 'right' });
+    const inNode = await nodeModel.classify(texts);
+    expect(inBrowser.preds).toHaveLength(texts.length);
+    inBrowser.preds.forEach((preds, i) => {
+      expect(preds.map((p) => p.label)).toEqual(inNode[i]!.map((p) => p.label));
+      preds.forEach((p, j) => expect(Math.abs(p.score - inNode[i]![j]!.score)).toBeLessThan(1e-3));
     });
     await nodeModel.dispose();
   });
