@@ -2,6 +2,8 @@
 // arrays, for the JavaScript engines that have no WebAssembly and no native modules (Hermes in
 // React Native, QuickJS, small boards). It runs the graphs minnow exports and compresses; any other
 // op is refused at load, by name.
+// First: the model reader makes a TextDecoder as it loads, and engines without one get micro's.
+import './text-codecs.js';
 import { loadModel as loadWith, type LoadOptions, type ModelSource, type OrtLike } from '../load.js';
 import type { Model } from '../model.js';
 import { MicroSession } from './session.js';

@@ -2,6 +2,7 @@
 // JSON ("[784,256]") and its raw little-endian bytes. The trainer writes it, the runtime recomputes it
 // to detect corrupt or tampered weights. The hash function is passed in, so that Node's crypto
 // (synchronous) and WebCrypto (a promise) both serve.
+import { sha256Bytes } from './sha256-js.js';
 
 export interface StoredWeight { name: string; dims: readonly number[]; bytes: Uint8Array }
 
@@ -19,10 +20,14 @@ export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** WebCrypto's sha256 (browsers, Node, Deno, React Native with a crypto polyfill). */
+/**
+ * WebCrypto's sha256 (browsers, Node, Deno), or plain JavaScript's where an engine has no WebCrypto
+ * (Hermes, QuickJS).
+ */
 export const webCryptoSha256: Sha256<Promise<string>> = async (chunks) => {
   const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let offset = 0;
   for (const c of chunks) { all.set(c, offset); offset += c.length; }
-  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', all)));
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  return toHex(subtle ? new Uint8Array(await subtle.digest('SHA-256', all)) : sha256Bytes(all));
 };
