@@ -15,6 +15,8 @@ export interface MicroNode {
 }
 
 export interface MicroGraph {
+  /** The opset of ONNX's own domain. */
+  opset: number;
   nodes: MicroNode[];
   initializers: Map<string, MicroTensor>;
   inputs: string[];
@@ -57,6 +59,7 @@ export function readTensor(r: ProtoReader): { name: string; tensor: MicroTensor 
     else if (t.field === 2) code = r.varint();
     else if (t.field === 8) name = text(r.bytes());
     else if (t.field === 9) raw = r.bytes();
+    else if (t.field === 14 && r.varint() === 1) throw new Error(`tensor '${name}' keeps its data in an external file, which minnow/micro does not read`);
     else if (t.field === 4) { if (t.wire === 2) packed(ProtoReader.prototype.float32); else values.push(r.float32()); }
     else if (t.field === 5 || t.field === 7) { if (t.wire === 2) packed(ProtoReader.prototype.int64); else values.push(r.int64()); }
     else r.skip(t.wire);
@@ -65,6 +68,8 @@ export function readTensor(r: ProtoReader): { name: string; tensor: MicroTensor 
   const type = TYPES[code];
   if (!type) throw new Error(`tensor '${name}' has ONNX data type ${code}, which minnow/micro does not read`);
   const n = sizeOf(dims);
+  const have = raw ? raw.length / (type === 'float32' || type === 'int32' ? 4 : type === 'int64' ? 8 : 1) : values.length;
+  if (have !== n) throw new Error(`tensor '${name}' holds ${have} values for dims [${dims}]`);
   if (raw) return { name, tensor: new MicroTensor(type, typed(type, raw, n), dims) };
   const data = type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(v)) : new ARRAYS[type](values);
   return { name, tensor: new MicroTensor(type, data, dims) };
@@ -112,11 +117,23 @@ function valueName(r: ProtoReader): string {
   return '';
 }
 
+/** OperatorSetIdProto: domain (1), version (2). */
+function opsetOf(r: ProtoReader): [string, number] {
+  let domain = '', version = 0;
+  for (let t = r.tag(); t; t = r.tag()) {
+    if (t.field === 1) domain = text(r.bytes());
+    else if (t.field === 2) version = r.int64();
+    else r.skip(t.wire);
+  }
+  return [domain, version];
+}
+
 /** The graph of a ModelProto (field 7): nodes (1), initializers (5), inputs (11), outputs (12). */
 export function readGraph(bytes: Uint8Array): MicroGraph {
-  const graph: MicroGraph = { nodes: [], initializers: new Map(), inputs: [], outputs: [] };
+  const graph: MicroGraph = { opset: 0, nodes: [], initializers: new Map(), inputs: [], outputs: [] };
   const m = new ProtoReader(bytes);
   for (let t = m.tag(); t; t = m.tag()) {
+    if (t.field === 8 && t.wire === 2) { const [domain, version] = opsetOf(m.sub()); if (domain === '' || domain === 'ai.onnx') graph.opset = version; continue; }
     if (t.field !== 7 || t.wire !== 2) { m.skip(t.wire); continue; }
     const g = m.sub();
     for (let u = g.tag(); u; u = g.tag()) {

@@ -3,18 +3,17 @@
 // are made once, and a run walks the nodes in their (topological) order, dropping each value after
 // its last reader so that memory holds only what is live.
 import { readGraph, type MicroGraph, type MicroNode } from './graph.js';
-import { MicroTensor } from './tensor.js';
+import { MicroTensor, WEIGHTS } from './tensor.js';
 import { ELEMENTWISE } from './kernels/elementwise.js';
 import { SHAPE } from './kernels/shape.js';
 import { MATMUL } from './kernels/matmul.js';
 import { NN } from './kernels/nn.js';
 import type { Kernel } from './kernels/kernel.js';
+import { unsupported } from './checks.js';
 
 const KERNELS: Record<string, Kernel> = { ...ELEMENTWISE, ...SHAPE, ...MATMUL, ...NN };
-/** Domains whose ops micro knows: ONNX's own, and Microsoft's for MatMulNBits. */
-const DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
 /** Outputs micro leaves empty; a graph that reads one cannot run here. */
-const UNFILLED: Record<string, number[]> = { MaxPool: [1] };
+const UNFILLED: Record<string, number[]> = { MaxPool: [1], LayerNormalization: [1, 2] };
 
 export class MicroError extends Error {
   override name = 'MicroError';
@@ -31,7 +30,8 @@ export class MicroSession {
     this.inputNames = graph.inputs;
     this.outputNames = graph.outputs;
     check(graph);
-    for (const [name, t] of graph.initializers) this.constants.set(name, t);
+    for (const [name, t] of graph.initializers) { this.constants.set(name, t); WEIGHTS.add(t.data); }
+    for (const node of graph.nodes) if (node.op === 'Constant' && node.attrs.value instanceof MicroTensor) WEIGHTS.add(node.attrs.value.data);
     this.dropAfter = lastReaders(graph, new Set([...graph.initializers.keys(), ...graph.outputs]));
   }
 
@@ -64,13 +64,10 @@ export class MicroSession {
 }
 
 function check(graph: MicroGraph): void {
+  const refusal = unsupported(graph, (op) => op in KERNELS);
+  if (refusal) throw new MicroError(refusal);
   const unfilled = new Set<string>();
-  for (const node of graph.nodes) {
-    if (!KERNELS[node.op] || !DOMAINS.has(node.domain)) {
-      throw new MicroError(`op ${node.domain ? `${node.domain}.` : ''}${node.op} (node '${node.name}') is not supported by minnow/micro; run this model with minnow/runtime and ONNX Runtime`);
-    }
-    for (const i of UNFILLED[node.op] ?? []) if (node.outputs[i]) unfilled.add(node.outputs[i]!);
-  }
+  for (const node of graph.nodes) for (const i of UNFILLED[node.op] ?? []) if (node.outputs[i]) unfilled.add(node.outputs[i]!);
   const reader = graph.nodes.find((n: MicroNode) => n.inputs.some((name) => unfilled.has(name)));
   if (reader) throw new MicroError(`node '${reader.name}' reads an output minnow/micro does not compute (${reader.inputs.find((n) => unfilled.has(n))})`);
 }

@@ -8,6 +8,13 @@ const ARRAYS: Record<MicroType, new (n: number) => MicroData> = {
   float32: Float32Array, int64: BigInt64Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
 };
 
+/**
+ * The arrays of a model's weights (initializers and Constant nodes): kernels may keep work derived
+ * from them (a transpose, a dequantization) across runs, never from activations, whose arrays an app
+ * may refill.
+ */
+export const WEIGHTS = new WeakSet<object>();
+
 export class MicroTensor {
   readonly dims: readonly number[];
   constructor(readonly type: MicroType, readonly data: MicroData, dims: readonly number[]) {

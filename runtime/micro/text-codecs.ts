@@ -7,7 +7,8 @@ class Utf8Encoder {
   encode(text = ''): Uint8Array {
     const out: number[] = [];
     for (const ch of text) {
-      const c = ch.codePointAt(0)!;
+      let c = ch.codePointAt(0)!;
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate, as TextEncoder writes it
       if (c < 0x80) out.push(c);
       else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
       else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
@@ -17,29 +18,49 @@ class Utf8Encoder {
   }
 }
 
+/** The bytes a lead byte needs after it, and the range its first continuation byte must lie in (WHATWG). */
+function sequence(lead: number): [number, number, number] | undefined {
+  if (lead >= 0xc2 && lead <= 0xdf) return [1, 0x80, 0xbf];
+  if (lead === 0xe0) return [2, 0xa0, 0xbf];
+  if (lead === 0xed) return [2, 0x80, 0x9f];
+  if (lead >= 0xe1 && lead <= 0xef) return [2, 0x80, 0xbf];
+  if (lead === 0xf0) return [3, 0x90, 0xbf];
+  if (lead === 0xf4) return [3, 0x80, 0x8f];
+  if (lead >= 0xf1 && lead <= 0xf3) return [3, 0x80, 0xbf];
+  return undefined;
+}
+
 class Utf8Decoder {
   readonly encoding = 'utf-8';
   private readonly fatal: boolean;
   constructor(_label = 'utf-8', options: { fatal?: boolean } = {}) { this.fatal = Boolean(options.fatal); }
 
+  /** WHATWG's decoder: one U+FFFD for each maximal invalid subsequence, a leading BOM dropped. */
   decode(input?: ArrayBufferView | ArrayBuffer): string {
     if (!input) return '';
     const b = input instanceof ArrayBuffer ? new Uint8Array(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     let out = '';
-    for (let i = 0; i < b.length;) {
-      const c = b[i]!;
-      const n = c < 0x80 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
-      let code = n === 0 ? c : c & (0x3f >> n);
-      let ok = n >= 0 && i + n < b.length;
-      for (let k = 1; ok && k <= n; k++) { const d = b[i + k]!; ok = (d & 0xc0) === 0x80; code = (code << 6) | (d & 63); }
-      if (!ok) {
+    let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    while (i < b.length) {
+      const lead = b[i]!;
+      if (lead < 0x80) { out += String.fromCharCode(lead); i++; continue; }
+      const seq = sequence(lead);
+      let code = seq ? lead & (0x3f >> seq[0]) : 0, used = 1;
+      for (let k = 1; seq && k <= seq[0]; k++) {
+        const d = b[i + k];
+        const [lo, hi] = k === 1 ? [seq[1], seq[2]] : [0x80, 0xbf];
+        if (d === undefined || d < lo || d > hi) break;
+        code = (code << 6) | (d & 63);
+        used++;
+      }
+      if (!seq || used !== seq[0] + 1) {
         if (this.fatal) throw new TypeError('The encoded data was not valid UTF-8');
         out += '\uFFFD';
-        i++;
+        i += used;
         continue;
       }
       out += String.fromCodePoint(code);
-      i += n + 1;
+      i += used;
     }
     return out;
   }

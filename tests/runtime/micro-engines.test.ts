@@ -29,7 +29,10 @@ describe('what micro brings for bare engines', () => {
     expect(new Utf8Encoder().encode(text)).toEqual(new TextEncoder().encode(text));
     expect(new Utf8Decoder().decode(new TextEncoder().encode(text))).toBe(text);
     const bad = Uint8Array.of(0x61, 0xff, 0x62);
-    expect(new Utf8Decoder().decode(bad)).toBe(new TextDecoder().decode(bad));
+    // Invalid and truncated sequences: one U+FFFD per maximal invalid subpart, as WHATWG says.
+    const cases = [[0x61, 0xff, 0x62], [0xc0, 0x80], [0xe0, 0x80, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xef, 0xbb, 0xbf, 0x41], [0xe2, 0x82, 0x41]];
+    for (const bytes of cases) expect(new Utf8Decoder().decode(Uint8Array.from(bytes))).toBe(new TextDecoder().decode(Uint8Array.from(bytes)));
+    expect(new Utf8Encoder().encode('a\ud800b')).toEqual(new TextEncoder().encode('a\ud800b'));
     expect(() => new Utf8Decoder('utf-8', { fatal: true }).decode(bad)).toThrow(TypeError);
   });
 });

@@ -24,6 +24,7 @@ const CASES: Case[] = [
   ['Div, Max', (g, [a, b]) => g.op1('Max', [g.op1('Div', [a!, b!]), a!]), [randn([2, 5]), randn([2, 5])]],
   ['MatMul, batched with a shared matrix', (g, [a, b]) => g.op1('MatMul', [a!, b!]), [randn([2, 3, 5, 6]), randn([6, 7])]],
   ['MatMul, both batched', (g, [a, b]) => g.op1('MatMul', [a!, b!]), [randn([2, 5, 6]), randn([2, 6, 3])]],
+  ['MatMul, batch dims broadcast both ways ([2,1] with [1,3])', (g, [a, b]) => g.op1('MatMul', [a!, b!]), [randn([2, 1, 4, 5]), randn([1, 3, 5, 2])]],
   ['MatMul, a vector on the left', (g, [a, b]) => g.op1('MatMul', [a!, b!]), [randn([6]), randn([6, 3])]],
   ['Transpose [0,2,1,3]', (g, [a]) => g.op1('Transpose', [a!], { perm: [0, 2, 1, 3] }), [randn([2, 3, 4, 5])]],
   ['Softmax over the last axis', (g, [a]) => g.op1('Softmax', [a!], { axis: -1 }), [randn([3, 7])]],

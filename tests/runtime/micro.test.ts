@@ -20,14 +20,17 @@ const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-micro-'));
 const ort = ortNode as unknown as OrtLike;
 const files: Record<string, string> = {};
 
-function compressed(file: string, quantize: 'int8' | 'int4'): string {
+function compressed(file: string, quantize: 'int8' | 'int4', zeroPoints = false): string {
   const out = path.join(tmp(), `${quantize}.onnx`);
-  writeFileSync(out, compressModel(readFileSync(file), { quantize, blockSize: 16 }).bytes);
+  writeFileSync(out, compressModel(readFileSync(file), { quantize, blockSize: 16, zeroPoints }).bytes);
   return out;
 }
 
 beforeAll(async () => {
-  const [spam, moby, mnist] = [tmp(), tmp(), tmp()];
+  const [spam, spam48, moby, mnist] = [tmp(), tmp(), tmp(), tmp()];
+  // dim 48 in blocks of 16: three blocks a row, so int4 zero points leave half a byte of padding.
+  await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=48,heads=2,ff=96,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out: spam48, dataOptions: { limit: 128 } });
+  files['spam int4, zero points, odd blocks'] = compressed(path.join(spam48, 'model.onnx'), 'int4', true);
   await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out: spam, dataOptions: { limit: 128 } });
   await train({ task: 'lm', data: 'moby-dick', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, out: moby, dataOptions: { limit: 20_000 } });
   await train({ task: 'image', data: 'fashion-mnist', model: 'cnn:channels=4-8,hidden=16', epochs: 1, batch: 32, lr: 3e-3, out: mnist, dataOptions: { limit: 256 } });
@@ -48,7 +51,7 @@ function maxDiff(a: { score: number; label: string }[], b: { score: number; labe
 describe('minnow/micro', () => {
   const spam = loadDataset('spam', 'classify', { limit: 16 });
   const texts = spam.task === 'classify' ? spam.splits.test.slice(0, 8).map((e) => e.text.slice(0, 400)) : [];
-  for (const [name, tol] of [['spam', 1e-4], ['spam int8', 1e-3], ['spam int4', 1e-3]] as const) {
+  for (const [name, tol] of [['spam', 1e-4], ['spam int8', 1e-3], ['spam int4', 1e-3], ['spam int4, zero points, odd blocks', 1e-3]] as const) {
     it(`${name}: the classifier's scores match onnxruntime-node's within ${tol}`, async () => {
       const [ref, micro] = [await loadWithOrt(files[name]!, { ort, truncation: 'right' }), await loadMicro(files[name]!, { truncation: 'right' })];
       for (const text of texts) expect(maxDiff(await micro.classify(text), await ref.classify(text))).toBeLessThan(tol);
@@ -85,6 +88,13 @@ describe('minnow/micro', () => {
     expect(code).not.toMatch(/from ?"onnxruntime|import\("onnxruntime|\.wasm\b|protobufjs/);
     expect([...code.matchAll(/from ?"(node:[^"]+)"|import\("(node:[^"]+)"\)/g)].map((m) => m[1] ?? m[2]).every((m) => m === 'node:fs/promises' || m === 'node:path')).toBe(true);
     expect(gzipSync(result.outputFiles[0]!.contents).length).toBeLessThanOrEqual(30 * 1024);
+  });
+
+  it('refuses at load what it would compute wrongly: MaxPool with ceil_mode', async () => {
+    const g = new Graph('pool');
+    const x = g.input('x', 'float32', [1, 1, 5, 5]);
+    g.output(g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, { outputs: 1, name: 'p' })[0]!);
+    await expect(MicroSession.create(encodeModel(g))).rejects.toThrow(/op MaxPool \(node 'n_p'\) has ceil_mode 1, which minnow\/micro does not compute/);
   });
 
   it('refuses an op outside its set at load, naming the op and the node', async () => {

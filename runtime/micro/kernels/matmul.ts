@@ -1,7 +1,7 @@
 // Matrix products: float32 MatMul with numpy batch broadcasting, the int8 path that minnow's
 // dynamic quantization exports (DynamicQuantizeLinear + MatMulInteger, 32-bit accumulation), and
 // int4 weights (com.microsoft MatMulNBits), unpacked one block at a time.
-import { MicroTensor, sizeOf, zeros } from '../tensor.js';
+import { MicroTensor, WEIGHTS, offsets, sizeOf, zeros } from '../tensor.js';
 import { broadcastDims } from './elementwise.js';
 import { intAttr, type Kernel } from './kernel.js';
 
@@ -13,13 +13,13 @@ const TRANSPOSED = new WeakMap<object, Float32Array | Int32Array>();
 
 /** Each [k x n] matrix of b as [n x k], so that every output is a dot product over contiguous memory. */
 function transposed(b: Float32Array | Int32Array, k: number, n: number): Float32Array | Int32Array {
-  const cached = TRANSPOSED.get(b);
+  const cached = WEIGHTS.has(b) ? TRANSPOSED.get(b) : undefined;
   if (cached) return cached;
   const out = b instanceof Int32Array ? new Int32Array(b.length) : new Float32Array(b.length);
   for (let at = 0; at < b.length; at += k * n) {
     for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) out[at + j * k + p] = b[at + p * n + j]!;
   }
-  TRANSPOSED.set(b, out);
+  if (WEIGHTS.has(b)) TRANSPOSED.set(b, out);
   return out;
 }
 
@@ -76,6 +76,13 @@ function makeGemm(): Gemm {
 export const gemm = makeGemm();
 const gemmInt = makeGemm();
 
+function batchIndex(dims: readonly number[], batch: readonly number[]): Int32Array {
+  const pad = batch.length - dims.length;
+  const strides = batch.map(() => 0);
+  for (let d = batch.length - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
+  return offsets(batch, strides);
+}
+
 /** Batched product of [..., m, k] and [..., k, n], batch dims broadcast. */
 function batched(a: MicroTensor, b: MicroTensor, into: 'float32' | 'int32', av: ArrayLike<number>, bv: Float32Array | Int32Array): MicroTensor {
   const ad = a.dims.length === 1 ? [1, a.dims[0]!] : a.dims, bd = b.dims.length === 1 ? [b.dims[0]!, 1] : b.dims;
@@ -83,10 +90,12 @@ function batched(a: MicroTensor, b: MicroTensor, into: 'float32' | 'int32', av: 
   if (bd.at(-2) !== k) throw new Error(`MatMul of [${a.dims}] and [${b.dims}]: inner dims differ`);
   const batch = broadcastDims(ad.slice(0, -2), bd.slice(0, -2));
   const out = zeros(into, [...batch, m, n]);
-  const count = sizeOf(batch), aBatches = sizeOf(ad.slice(0, -2)), bBatches = sizeOf(bd.slice(0, -2));
+  const count = sizeOf(batch);
+  // Which matrix of a and of b each output matrix takes, batch dims broadcast as numpy does.
+  const ia = batchIndex(ad.slice(0, -2), batch), ib = batchIndex(bd.slice(0, -2), batch);
   const bt = transposed(bv, k, n);
   for (let i = 0; i < count; i++) {
-    (into === 'int32' ? gemmInt : gemm)(av, (i % aBatches) * m * k, bt, (i % bBatches) * k * n, out.data as Float32Array, i * m * n, m, k, n);
+    (into === 'int32' ? gemmInt : gemm)(av, ia[i]! * m * k, bt, ib[i]! * k * n, out.data as Float32Array, i * m * n, m, k, n);
   }
   const dims = [...batch, ...(a.dims.length === 1 ? [] : [m]), ...(b.dims.length === 1 ? [] : [n])];
   return new MicroTensor(into, out.data, dims);
@@ -97,11 +106,12 @@ function dynamicQuantize(x: MicroTensor): MicroTensor[] {
   const v = x.data as Float32Array;
   let lo = 0, hi = 0;
   for (let i = 0; i < v.length; i++) { if (v[i]! < lo) lo = v[i]!; if (v[i]! > hi) hi = v[i]!; }
-  const scale = Math.fround((hi - lo) / 255) || 1;
-  const zp = Math.min(255, Math.max(0, roundEven(-lo / scale)));
+  // In float32 throughout, as onnxruntime computes it, so that ties round the same way.
+  const scale = Math.fround(Math.fround(hi - lo) / 255) || 1;
+  const zp = Math.min(255, Math.max(0, roundEven(Math.fround(-lo / scale))));
   const q = zeros('uint8', x.dims);
   const d = q.data as Uint8Array;
-  for (let i = 0; i < v.length; i++) d[i] = Math.min(255, Math.max(0, roundEven(v[i]! / scale) + zp));
+  for (let i = 0; i < v.length; i++) d[i] = Math.min(255, Math.max(0, roundEven(Math.fround(v[i]! / scale)) + zp));
   return [q, new MicroTensor('float32', Float32Array.of(scale), []), new MicroTensor('uint8', Uint8Array.of(zp), [])];
 }
 
@@ -114,12 +124,12 @@ const CENTRED = new WeakMap<object, Int32Array>();
 
 /** Values less their zero point (a scalar, or one per column of b); a weight's once. */
 function centred(t: MicroTensor, zp: MicroTensor | undefined, columns: number): Int32Array {
-  const cached = CENTRED.get(t.data);
+  const cached = WEIGHTS.has(t.data) ? CENTRED.get(t.data) : undefined;
   if (cached) return cached;
   const v = t.data as Uint8Array | Int8Array, z = zp?.data as Uint8Array | Int8Array | undefined;
   const out = new Int32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i]! - (z ? (z.length === 1 ? z[0]! : z[i % columns]!) : 0);
-  CENTRED.set(t.data, out);
+  if (WEIGHTS.has(t.data)) CENTRED.set(t.data, out);
   return out;
 }
 
@@ -127,7 +137,7 @@ const DEQUANTIZED = new WeakMap<object, Float32Array>();
 
 /** 4-bit b [N, blocks, block/2 bytes] as float32 [N x K] (the layout the product reads), once per weight. */
 function dequantized(b: MicroTensor, scales: MicroTensor, zeroPoints: MicroTensor | undefined, K: number, N: number, block: number): Float32Array {
-  const cached = DEQUANTIZED.get(b.data);
+  const cached = WEIGHTS.has(b.data) ? DEQUANTIZED.get(b.data) : undefined;
   if (cached) return cached;
   const blocks = Math.ceil(K / block), blob = block / 2;
   const packed = b.data as Uint8Array, s = scales.data as Float32Array, zp = zeroPoints?.data as Uint8Array | undefined;
@@ -135,14 +145,16 @@ function dequantized(b: MicroTensor, scales: MicroTensor, zeroPoints: MicroTenso
   for (let n = 0; n < N; n++) {
     for (let bk = 0; bk < blocks; bk++) {
       const at = n * blocks + bk, scale = s[at]!;
-      const zero = zp ? (at & 1 ? zp[at >> 1]! >> 4 : zp[at >> 1]! & 15) : 8;
+      // Zero points: two a byte, low nibble first, each row padded to whole bytes.
+      const zbyte = zp ? zp[n * Math.ceil(blocks / 2) + (bk >> 1)]! : 0;
+      const zero = zp ? (bk & 1 ? zbyte >> 4 : zbyte & 15) : 8;
       for (let i = 0; i < block && bk * block + i < K; i++) {
         const byte = packed[at * blob + (i >> 1)]!;
         w[n * K + bk * block + i] = ((i & 1 ? byte >> 4 : byte & 15) - zero) * scale;
       }
     }
   }
-  DEQUANTIZED.set(b.data, w);
+  if (WEIGHTS.has(b.data)) DEQUANTIZED.set(b.data, w);
   return w;
 }
 

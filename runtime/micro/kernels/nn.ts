@@ -44,7 +44,9 @@ const softmax: Kernel = ([x], node) => {
 
 const reduceSum: Kernel = ([x, axesInput], node) => {
   const rank = x!.dims.length;
-  const axes = new Set((axesInput ? numbers(axesInput) : x!.dims.map((_, i) => i)).map((a) => axisOf(a, rank)));
+  // No axes, or an empty list of them, reduce over every axis (noop_with_empty_axes is refused at load).
+  const listed = axesInput ? numbers(axesInput) : [];
+  const axes = new Set((listed.length ? listed : x!.dims.map((_, i) => i)).map((a) => axisOf(a, rank)));
   const keep = intAttr(node, 'keepdims', 1) === 1;
   const kept = x!.dims.map((d, i) => (axes.has(i) ? 1 : d));
   const out = zeros(x!.type, kept);

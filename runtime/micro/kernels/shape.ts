@@ -75,8 +75,14 @@ function gather([data, indices]: (MicroTensor | undefined)[], axis: number): Mic
 function cast(x: MicroTensor, to: MicroType): MicroTensor {
   const out = zeros(to, x.dims);
   const src = x.data as ArrayLike<number | bigint>;
-  if (to === 'int64') { const d = out.data as BigInt64Array; for (let i = 0; i < d.length; i++) d[i] = BigInt(Math.trunc(Number(src[i]))); }
-  else if (to === 'bool') { const d = out.data as Uint8Array; for (let i = 0; i < d.length; i++) d[i] = Number(src[i]) ? 1 : 0; }
+  if (to === 'int64') {
+    // NaN and infinities have no int64; 0 rather than a throw (onnxruntime leaves them undefined too).
+    const d = out.data as BigInt64Array;
+    for (let i = 0; i < d.length; i++) { const v = Number(src[i]); d[i] = Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n; }
+  } else if (to === 'bool') {
+    const d = out.data as Uint8Array;
+    for (let i = 0; i < d.length; i++) { const v = Number(src[i]); d[i] = v !== 0 ? 1 : 0; }
+  }
   else { const d = out.data as Float32Array; for (let i = 0; i < d.length; i++) d[i] = Number(src[i]); }
   return out;
 }
@@ -117,7 +123,9 @@ export const SHAPE: Record<string, Kernel> = {
   Split: ([x, sizes], node) => {
     const axis = axisOf(intAttr(node, 'axis', 0), x!.dims.length);
     const n = node.outputs.length, along = x!.dims[axis]!;
-    const each = sizes ? numbers(sizes) : Array.from({ length: n }, (_, i) => Math.min(Math.ceil(along / n), along - i * Math.ceil(along / n)));
+    // num_outputs: equal chunks of ceil(along / n), the last one what remains.
+    const chunk = Math.ceil(along / n);
+    const each = sizes ? numbers(sizes) : Array.from({ length: n }, (_, i) => Math.max(0, Math.min(chunk, along - i * chunk)));
     return split(x!, axis, each);
   },
   Concat: (parts, node) => [concat(parts as MicroTensor[], axisOf(intAttr(node, 'axis', 0), parts[0]!.dims.length))],
