@@ -1,4 +1,4 @@
-// UTF-8 TextEncoder and TextDecoder for engines that have none (QuickJS; Hermes before 0.74):
+// UTF-8 TextEncoder and TextDecoder for engines that have none (QuickJS, the Hermes of older React Native releases):
 // the model reader and Hugging Face's tokenizers need them. Installed only where they are missing,
 // so that an engine's own (faster, complete) ones are always used where they exist.
 
