@@ -3,7 +3,7 @@
 // are made once, and a run walks the nodes in their (topological) order, dropping each value after
 // its last reader so that memory holds only what is live.
 import { readGraph, type MicroGraph, type MicroNode } from './graph.js';
-import { MicroTensor, WEIGHTS } from './tensor.js';
+import { ArrayPool, MicroTensor, WEIGHTS, usePool } from './tensor.js';
 import { ELEMENTWISE } from './kernels/elementwise.js';
 import { SHAPE } from './kernels/shape.js';
 import { MATMUL } from './kernels/matmul.js';
@@ -23,6 +23,9 @@ export class MicroSession {
   readonly inputNames: string[];
   readonly outputNames: string[];
   private readonly constants = new Map<string, MicroTensor>();
+  private readonly pool = new ArrayPool();
+  /** The caller's feed arrays of the run in progress: never pooled. */
+  private fed = new WeakSet<object>();
   /** For each node, the values whose last reader it is. */
   private readonly dropAfter: string[][];
 
@@ -46,18 +49,38 @@ export class MicroSession {
       if (!t) throw new MicroError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`);
       values.set(name, t);
     }
-    this.graph.nodes.forEach((node, i) => {
-      const inputs = node.inputs.map((name) => (name ? values.get(name) : undefined));
-      let outputs: MicroTensor[];
-      try {
-        outputs = KERNELS[node.op]!(inputs, node);
-      } catch (err) {
-        throw new MicroError(`${node.op} node '${node.name}': ${(err as Error).message}`);
-      }
-      node.outputs.forEach((name, j) => { if (name && outputs[j]) values.set(name, outputs[j]!); });
-      for (const name of this.dropAfter[i]!) values.delete(name);
-    });
+    this.fed = new WeakSet(Object.values(feeds).map((t) => t.data));
+    // Arrays a dropped value leaves go back to the pool once no live value (a view) shares them.
+    const users = new Map<object, number>();
+    const hold = (t: MicroTensor) => users.set(t.data, (users.get(t.data) ?? 0) + 1);
+    for (const t of values.values()) hold(t);
+    usePool(this.pool);
+    try {
+      this.graph.nodes.forEach((node, i) => {
+        const inputs = node.inputs.map((name) => (name ? values.get(name) : undefined));
+        let outputs: MicroTensor[];
+        try {
+          outputs = KERNELS[node.op]!(inputs, node);
+        } catch (err) {
+          throw new MicroError(`${node.op} node '${node.name}': ${(err as Error).message}`);
+        }
+        node.outputs.forEach((name, j) => { if (name && outputs[j]) { values.set(name, outputs[j]!); hold(outputs[j]!); } });
+        for (const name of this.dropAfter[i]!) this.drop(values, users, name);
+      });
+    } finally {
+      usePool(undefined);
+    }
     return Object.fromEntries(this.outputNames.map((name) => [name, values.get(name)!]));
+  }
+
+  /** Drops a value; its array returns to the pool when nothing else holds it and it is no weight or feed. */
+  private drop(values: Map<string, MicroTensor>, users: Map<object, number>, name: string): void {
+    const t = values.get(name);
+    values.delete(name);
+    if (!t) return;
+    const left = users.get(t.data)! - 1;
+    users.set(t.data, left);
+    if (left === 0 && !WEIGHTS.has(t.data) && !this.fed.has(t.data)) this.pool.give(t.type, t.data);
   }
 
   async release(): Promise<void> { /* nothing native to free */ }

@@ -30,8 +30,29 @@ export function sizeOf(dims: readonly number[]): number {
   return n;
 }
 
+/** Arrays freed by a run, by type and length, for the next node (or run) that needs one alike. */
+export class ArrayPool {
+  private readonly free = new Map<string, MicroData[]>();
+  take(type: MicroType, n: number): MicroData | undefined {
+    const a = this.free.get(`${type}:${n}`)?.pop();
+    if (a) (a as Float32Array).fill((a instanceof BigInt64Array ? 0n : 0) as number);
+    return a;
+  }
+  give(type: MicroType, a: MicroData): void {
+    const key = `${type}:${a.length}`;
+    const list = this.free.get(key) ?? [];
+    list.push(a);
+    this.free.set(key, list);
+  }
+}
+
+/** The pool of the run in progress (kernels allocate through zeros(), and runs do not overlap). */
+let pool: ArrayPool | undefined;
+export function usePool(p: ArrayPool | undefined): void { pool = p; }
+
 export function zeros(type: MicroType, dims: readonly number[]): MicroTensor {
-  return new MicroTensor(type, new ARRAYS[type](sizeOf(dims)), dims);
+  const n = sizeOf(dims);
+  return new MicroTensor(type, pool?.take(type, n) ?? new ARRAYS[type](n), dims);
 }
 
 /**
