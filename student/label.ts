@@ -42,10 +42,12 @@ export async function label(options: LabelOptions): Promise<LabelReport> {
     const task = source.info.task as Task;
     checkTokenizer(source, task);
     const student = options.student ?? presetFor(task, source.info.limits.max_seq);
-    const hooks: TeacherHooks = { tokenizerJson: source.info.tokenizer, labels: source.info.labels, maxSeq: source.info.limits.max_seq, softLabels: source };
+    const hooks: TeacherHooks = {
+      tokenizerJson: source.info.tokenizer, labels: source.info.labels, maxSeq: source.info.limits.max_seq, softLabels: source,
+      studentTokenizer: (json) => source.useStudentTokenizer(json),
+    };
     const run = await resolveRun({ task, data: options.data, model: student, out: '', batch: options.batch, dataOptions: options.dataOptions, unlabeled: options.unlabeled, vocabPrune: options.vocabPrune, teacher: hooks });
     const data = prepareData(run, hooks, options.onLog ?? (() => {}));
-    if (data.tokenizer && data.vocabPrune) source.useStudentTokenizer(data.tokenizer.toJSON());
     const examples = { train: data.splits.train.source.size, validation: data.splits.validation.source.size };
     const started = Date.now();
     let done = 0;

@@ -110,7 +110,7 @@ export class TeacherServer {
   private readonly log: Logger;
   private tokens?: TokenSet;
   private readonly admission: Admission;
-  private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number };
+  private readonly limits: { maxBatch: number; maxPayload: number; maxInflight: number; maxConnections: number; maxConnectionsPerAddress: number };
   /** Frames above this are refused undecoded: --max-payload, or less where the model bounds a request. */
   private frameLimit: number;
   private readonly httpServer: http.Server | https.Server;
@@ -131,9 +131,9 @@ export class TeacherServer {
     if (!this.tokens && !LOOPBACK.has(this.requestedHost)) {
       throw new ServeError(`refusing to listen on ${this.requestedHost} without --token-file: anyone on the network could use the teacher`);
     }
-    this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256 };
+    this.limits = { maxBatch: options.maxBatch ?? 64, maxPayload: options.maxPayload ?? 16 * 1024 * 1024, maxInflight: options.maxInflight ?? 32, maxConnections: options.maxConnections ?? 256, maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 32 };
     this.frameLimit = this.limits.maxPayload;
-    this.admission = new Admission({ connectionsPerAddress: options.maxConnectionsPerAddress ?? 32, requestsPerSecond: options.rateLimit });
+    this.admission = new Admission({ connectionsPerAddress: this.limits.maxConnectionsPerAddress, requestsPerSecond: options.rateLimit });
     this.httpServer = createHttpServer(options.tls, (req, res) => this.handleHttp(req, res));
     // ws drops frames over its own limit by closing the socket (1009); frames between our limit and
     // that hard limit get a `too_large` error instead, so a client learns what it did wrong.
@@ -263,7 +263,7 @@ export class TeacherServer {
     if (this.current === 'draining' || this.current === 'closed') return this.refuse(ws, 'shutting_down', 'shutting down');
     if (this.connections.size >= this.limits.maxConnections) return this.refuse(ws, 'busy', `connection limit (${this.limits.maxConnections}) reached`);
     const address = remote ?? 'unknown';
-    if (!this.admission.connect(address)) return this.refuse(ws, 'busy', `connection limit per address (${this.options.maxConnectionsPerAddress ?? 32}) reached for ${address}`);
+    if (!this.admission.connect(address)) return this.refuse(ws, 'busy', `connection limit per address (${this.limits.maxConnectionsPerAddress}) reached for ${address}`);
     const conn = new Connection(this.nextConnection++, ws, this.log, this.metrics);
     conn.rateKey = address;
     this.connections.add(conn);
@@ -374,17 +374,18 @@ export class TeacherServer {
     // served has nothing more to say.
     const served = this.current !== 'loading';
     this.current = 'draining';
-    if (served) this.log.info({ inflight: [...this.connections].reduce((a, c) => a + c.inflight, 0) }, 'shutting down');
+    const pending = () => [...this.connections].reduce((a, c) => a + c.inflight, 0);
+    if (served) this.log.info({ inflight: pending() }, 'shutting down');
     this.httpServer.close();
     // A client that stopped reading would hold its waiting requests, and the drain, forever.
     for (const c of this.connections) c.unbound();
     // Requests already accepted are answered, within the drain timeout (an orchestrator's grace
     // period must be longer); each reply is flushed before its socket closes.
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
-    const pending = () => [...this.connections].reduce((a, c) => a + c.inflight, 0);
     await Promise.race([this.loaded?.batcher.drain(), sleep(deadline - Date.now())]);
     while (pending() > 0 && Date.now() < deadline) await sleep(5);
-    if (pending() > 0) this.log.warn({ unanswered: pending() }, 'drain timeout reached; closing with requests unanswered');
+    const unanswered = pending();
+    if (unanswered > 0) this.log.warn({ unanswered }, 'drain timeout reached; closing with requests unanswered');
     await Promise.all([...this.connections].map((c) => c.close(1001, 'teacher shutting down')));
     this.wss.close();
     const loaded = this.loaded ?? (await this.modelLoad?.catch(() => undefined));

@@ -1,6 +1,7 @@
 // An ONNX model's graph as minnow/micro runs it: nodes with their attributes, and initializers as
 // tensors, read with the runtime's small protobuf reader (no protobuf library, no Node built-ins).
 import { ProtoReader, text } from '../protobuf.js';
+import { fromHalfArray } from '../../src/format/fp16.js';
 import { MicroTensor, sizeOf, type MicroType } from './tensor.js';
 
 export type Attr = number | number[] | string | MicroTensor;
@@ -39,13 +40,7 @@ function typed(type: MicroType, raw: Uint8Array, n: number): MicroTensor['data']
 
 /** IEEE half-precision bits (raw, or int32_data as ONNX stores them) as float32 values. */
 function widenHalf(raw: Uint8Array | undefined, values: number[], n: number): Float32Array {
-  const bits = raw ? new Uint16Array(new Uint8Array(raw).buffer, 0, n) : Uint16Array.from(values);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const h = bits[i]!, sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-    out[i] = sign * (exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15));
-  }
-  return out;
+  return fromHalfArray(raw ? new Uint16Array(new Uint8Array(raw).buffer, 0, n) : Uint16Array.from(values));
 }
 
 /** TensorProto: dims (1), data_type (2), float_data (4), int32_data (5), int64_data (7), name (8), raw_data (9). */

@@ -44,8 +44,7 @@ export function addCompressCommand(program: Command): void {
     .option('--no-verify', 'compress without checking the weights against the sha256 the file records')
     .action(async (model: string, o) => {
       if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
-      let input: Uint8Array;
-      input = readOnnxFile(model, { verify: o.verify }).bytes;
+      const input = readOnnxFile(model, { verify: o.verify }).bytes;
       const scan = /^scan:(\d+)$/.exec(o.keep);
       if (scan && !o.quantize) throw new UsageError('--keep scan:N ranks weights for quantization: give --quantize');
       if (scan && !o.data) throw new UsageError('--keep scan:N needs --data to measure on (its validation split)');

@@ -176,7 +176,6 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   const run = await resolveRun(options);
   await makeOutDir(options.out);
   const data = prepareData(run, options.teacher, log);
-  if (data.tokenizer && data.vocabPrune) options.teacher?.studentTokenizer?.(data.tokenizer.toJSON());
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });
   emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: data.splits.train.source.size, unlabelledExamples: data.counts.unlabelled });

@@ -102,6 +102,7 @@ export function prepareData(run: ResolvedRun, hooks: TeacherHooks | undefined, l
   if (hooks?.labels && prepared.labels && !sameJson(hooks.labels, prepared.labels)) {
     throw new DataError(`the teacher's labels ${JSON.stringify(hooks.labels)} differ from the data's ${JSON.stringify(prepared.labels)}`);
   }
+  if (prepared.tokenizer && prepared.vocabPrune) hooks?.studentTokenizer?.(prepared.tokenizer.toJSON());
   if (prepared.splits.train.source.size === 0) throw new Error(`data '${config.data}' has no training examples`);
   const total = data.task === 'lm' ? 0 : data.splits.train.length, known = labelled.task === 'lm' ? 0 : labelled.splits.train.length;
   return { ...prepared, counts: { labelled: known, unlabelled: total - known } };

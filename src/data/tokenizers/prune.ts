@@ -83,9 +83,10 @@ function processorTokens(processor: unknown): string[] {
 function addMergeParts(json: TokenizerJson, keep: Set<string>): void {
   const builders = new Map<string, [string, string][]>();
   for (const [a, b] of mergePairs(json)) {
-    const list = builders.get(merged(json, a, b)) ?? [];
+    const token = merged(json, a, b);
+    const list = builders.get(token) ?? [];
     list.push([a, b]);
-    builders.set(merged(json, a, b), list);
+    builders.set(token, list);
   }
   const work = [...keep];
   while (work.length) {
