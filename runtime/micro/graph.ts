@@ -13,7 +13,14 @@ export interface MicroNode {
   inputs: string[];
   outputs: string[];
   attrs: Record<string, Attr>;
+  /** Nodes folded into this one at load (fuse.ts), applied in order to its output, in place. */
+  epilogue?: Step[];
+  /** A MatMulInteger whose Cast to float32 was folded into it. */
+  castToFloat?: boolean;
 }
+
+/** One folded node: an element-wise op with an input of the fused node, or an activation, or a softmax. */
+export type Step = { op: 'Add' | 'Mul'; input: number } | { op: 'Gelu' | 'Relu'; tanh: boolean } | { op: 'Softmax' };
 
 export interface MicroGraph {
   /** The opset of ONNX's own domain. */

@@ -10,8 +10,9 @@ import { MATMUL } from './kernels/matmul.js';
 import { NN } from './kernels/nn.js';
 import type { Kernel } from './kernels/kernel.js';
 import { unsupported } from './checks.js';
+import { fuse } from './fuse.js';
 
-const KERNELS: Record<string, Kernel> = { ...ELEMENTWISE, ...SHAPE, ...MATMUL, ...NN };
+export const KERNELS: Record<string, Kernel> = { ...ELEMENTWISE, ...SHAPE, ...MATMUL, ...NN };
 /** Outputs micro leaves empty; a graph that reads one cannot run here. */
 const UNFILLED: Record<string, number[]> = { MaxPool: [1], LayerNormalization: [1, 2] };
 
@@ -26,6 +27,8 @@ export class MicroSession {
   private readonly pool = new ArrayPool();
   /** The caller's feed arrays of the run in progress: never pooled. */
   private fed = new WeakSet<object>();
+  /** The nodes a run walks: the graph's, with fuse.ts's chains folded. */
+  private readonly nodes: MicroNode[];
   /** For each node, the values whose last reader it is. */
   private readonly dropAfter: string[][];
 
@@ -35,7 +38,8 @@ export class MicroSession {
     check(graph);
     for (const [name, t] of graph.initializers) { this.constants.set(name, t); WEIGHTS.add(t.data); }
     for (const node of graph.nodes) if (node.op === 'Constant' && node.attrs.value instanceof MicroTensor) WEIGHTS.add(node.attrs.value.data);
-    this.dropAfter = lastReaders(graph, new Set([...graph.initializers.keys(), ...graph.outputs]));
+    this.nodes = fuse(graph);
+    this.dropAfter = lastReaders(this.nodes, new Set([...graph.initializers.keys(), ...graph.outputs]));
   }
 
   static async create(model: Uint8Array): Promise<MicroSession> {
@@ -56,7 +60,7 @@ export class MicroSession {
     for (const t of values.values()) hold(t);
     usePool(this.pool);
     try {
-      this.graph.nodes.forEach((node, i) => {
+      this.nodes.forEach((node, i) => {
         const inputs = node.inputs.map((name) => (name ? values.get(name) : undefined));
         let outputs: MicroTensor[];
         try {
@@ -96,10 +100,10 @@ function check(graph: MicroGraph): void {
 }
 
 /** Node by node, the values read for the last time there (graph outputs and weights are kept). */
-function lastReaders(graph: MicroGraph, keep: Set<string>): string[][] {
+function lastReaders(nodes: MicroNode[], keep: Set<string>): string[][] {
   const last = new Map<string, number>();
-  graph.nodes.forEach((node, i) => { for (const name of node.inputs) if (name && !keep.has(name)) last.set(name, i); });
-  const drop: string[][] = graph.nodes.map(() => []);
+  nodes.forEach((node, i) => { for (const name of node.inputs) if (name && !keep.has(name)) last.set(name, i); });
+  const drop: string[][] = nodes.map(() => []);
   for (const [name, i] of last) drop[i]!.push(name);
   return drop;
 }

@@ -12,7 +12,11 @@ import { MicroSession } from '../../runtime/micro/session.js';
 import { MicroTensor } from '../../runtime/micro/tensor.js';
 
 const rng = new Rng(7);
-const randn = (dims: number[]) => new Tensor('float32', dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+const randn = (dims: number[], scale = 1) => new Tensor('float32', dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()));
+const bytesOf = (dtype: 'uint8' | 'int8', dims: number[]) => {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return new Tensor(dtype, dims, dtype === 'uint8' ? Uint8Array.from({ length: n }, () => rng.int(256)) : Int8Array.from({ length: n }, () => rng.int(256) - 128));
+};
 
 type Case = [string, (g: Graph, inputs: string[]) => string, Tensor[]];
 
@@ -34,6 +38,15 @@ const CASES: Case[] = [
   ['Concat on axis -2', (g, [a, b]) => g.op1('Concat', [a!, b!], { axis: -2 }), [randn([2, 3, 4]), randn([2, 2, 4])]],
   ['Conv, padded and strided, with bias', (g, [x, w, b]) => g.op1('Conv', [x!, w!, b!], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }), [randn([1, 2, 7, 7]), randn([4, 2, 3, 3]), randn([4])]],
   ['Relu, Flatten', (g, [x]) => g.op1('Flatten', [g.op1('Relu', [x!])], { axis: 1 }), [randn([2, 3, 2, 2])]],
+  ['Gelu (erf) from -12 to 12', (g, [a]) => g.op1('Gelu', [a!]), [randn([64, 33], 4)]],
+  // Products with the chains fuse.ts folds into them; shapes off the 4 x 4 blocks of the loops.
+  ['MatMul, bias, Gelu and a residual, folded', (g, [x, w, b, r]) => g.op1('Add', [r!, g.op1('Gelu', [g.op1('Add', [g.op1('MatMul', [x!, w!]), b!])])]), [randn([5, 9]), randn([9, 7]), randn([7]), randn([5, 7])]],
+  ['MatMul, mask and Softmax, folded', (g, [q, k, m]) => g.op1('Softmax', [g.op1('Add', [g.op1('MatMul', [q!, k!]), m!])], { axis: -1 }), [randn([1, 2, 6, 3]), randn([1, 2, 3, 6]), randn([1, 1, 1, 6])]],
+  ['MatMul read twice: its Add is not folded', (g, [x, w, b]) => { const y = g.op1('MatMul', [x!, w!]); return g.op1('Mul', [g.op1('Add', [y, b!]), y]); }, [randn([3, 4]), randn([4, 5]), randn([5])]],
+  ['MatMul with a bias that broadcasts rows, not columns ([n,1])', (g, [x, w, b]) => g.op1('Add', [g.op1('MatMul', [x!, w!]), b!]), [randn([6, 4]), randn([4, 5]), randn([6, 1])]],
+  ['DynamicQuantizeLinear, ties to even', (g, [x]) => g.op('DynamicQuantizeLinear', [x!], {}, { outputs: 3 })[0]!, [new Tensor('float32', [8], Float32Array.of(0, 0.5, 1.5, 2.5, 3.5, 100.5, 253.5, 255))]],
+  ['MatMulInteger, k = 600 (past one exact chunk), odd n, then Cast and scale, folded', (g, [a, b, za, zb, s]) => g.op1('Mul', [g.op1('Cast', [g.op1('MatMulInteger', [a!, b!, za!, zb!])], { to: 1 }), s!]), [bytesOf('uint8', [5, 600]), bytesOf('uint8', [600, 7]), bytesOf('uint8', []), bytesOf('uint8', [7]), randn([7])]],
+  ['MatMulInteger alone (int32), int8 weights', (g, [a, b, za]) => g.op1('MatMulInteger', [a!, b!, za!]), [bytesOf('uint8', [3, 2, 40]), bytesOf('int8', [40, 9]), bytesOf('uint8', [])]],
 ];
 
 async function both(build: Case[1], inputs: Tensor[]): Promise<[number[], number[]]> {
@@ -44,9 +57,10 @@ async function both(build: Case[1], inputs: Tensor[]): Promise<[number[], number
   const feeds = Object.fromEntries(inputs.map((t, i) => [`x${i}`, t]));
   const ref = Object.values(await run(await createSession(bytes), feeds))[0]!;
   const micro = await MicroSession.create(bytes);
-  const microFeeds = Object.fromEntries(inputs.map((t, i) => [`x${i}`, new MicroTensor('float32', t.data as Float32Array, t.dims)]));
+  const microFeeds = Object.fromEntries(inputs.map((t, i) => [`x${i}`, new MicroTensor(t.dtype as 'float32', t.data as Float32Array, t.dims)]));
   const out = Object.values(await micro.run(microFeeds))[0]!;
   expect(out.dims).toEqual(ref.dims);
+  expect(out.type).toBe(ref.dtype);
   return [Array.from(out.data as Float32Array), ref.toNumbers()];
 }
 

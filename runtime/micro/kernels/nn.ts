@@ -27,18 +27,21 @@ const layerNorm: Kernel = ([x, scale, bias], node) => {
   return [out];
 };
 
-const softmax: Kernel = ([x], node) => {
-  const axis = axisOf(intAttr(node, 'axis', -1), x!.dims.length);
-  if (axis !== x!.dims.length - 1) throw new Error('minnow/micro computes Softmax over the last axis only');
-  const [outer, inner] = rows(x!, axis);
-  const v = x!.data as Float32Array, out = zeros('float32', x!.dims), o = out.data as Float32Array;
-  for (let r = 0; r < outer; r++) {
+/** Softmax of each of `rows` rows of `inner` values of v, into o (which may be v). */
+export function softmaxRows(v: Float32Array, o: Float32Array, rows: number, inner: number): void {
+  for (let r = 0; r < rows; r++) {
     const at = r * inner;
     let max = -Infinity, sum = 0;
     for (let i = 0; i < inner; i++) max = Math.max(max, v[at + i]!);
     for (let i = 0; i < inner; i++) sum += o[at + i] = Math.exp(v[at + i]! - max);
     for (let i = 0; i < inner; i++) o[at + i] = o[at + i]! / sum;
   }
+}
+
+// Over the last axis only: checks.ts refuses any other at load.
+const softmax: Kernel = ([x]) => {
+  const out = zeros('float32', x!.dims), inner = x!.dims.at(-1) ?? 1;
+  softmaxRows(x!.data as Float32Array, out.data as Float32Array, x!.size / inner, inner);
   return [out];
 };
 

@@ -1,0 +1,25 @@
+// What a product does to its output after the multiply-adds, in place: the bias adds, scale
+// multiplies, activations and softmax that fuse.ts folded into it. Each step rounds to float32 as
+// the node it replaces did, so a fused graph computes the same values as the unfused one.
+import type { MicroNode, Step } from '../graph.js';
+import type { MicroTensor } from '../tensor.js';
+import { ACTIVATIONS, ELEMENTWISE, FLOAT_LOOPS } from './elementwise.js';
+import { softmaxRows } from './nn.js';
+
+/** One step on `out` (in place where the other operand repeats along out's last dim, else through the op's kernel). */
+export function applyStep(out: MicroTensor, step: Step, inputs: (MicroTensor | undefined)[], node: MicroNode): MicroTensor {
+  const v = out.data as Float32Array;
+  if (step.op === 'Softmax') { softmaxRows(v, v, out.size / out.dims.at(-1)!, out.dims.at(-1)!); return out; }
+  if ('tanh' in step) { ACTIVATIONS[step.op]!(v, step.tanh); return out; }
+  const y = inputs[step.input]!, n = out.dims.at(-1) ?? 1;
+  const repeats = y.type === 'float32' && y.dims.length <= out.dims.length && (y.size === 1 || (y.size === n && y.dims.at(-1) === n));
+  if (!repeats) return ELEMENTWISE[step.op]!([out, y], node)[0]!;
+  FLOAT_LOOPS[step.op]![0](v, y.data as Float32Array, v, y.size);
+  return out;
+}
+
+/** The node's epilogue applied to its product. */
+export function finish(out: MicroTensor, inputs: (MicroTensor | undefined)[], node: MicroNode): MicroTensor {
+  for (const step of node.epilogue ?? []) out = applyStep(out, step, inputs, node);
+  return out;
+}
