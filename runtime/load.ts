@@ -16,6 +16,8 @@ export interface OrtSession {
   release?(): Promise<void>;
   inputNames: readonly string[];
   outputNames: readonly string[];
+  /** Bytes held, where the executor counts them (minnow/micro does; ONNX Runtime does not say). */
+  readonly memory?: { weights: number; peakActivations: number };
 }
 
 export interface LoadOptions {

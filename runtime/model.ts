@@ -22,6 +22,11 @@ export interface ModelInfo {
   metadata: Record<string, string>;
   /** The weights' verified sha256, when the file carries one. */
   sha256?: string;
+  /**
+   * minnow/micro only: bytes of weights as held, and the most bytes a run's values held at once over
+   * the runs so far (read it after a run of the size you care about).
+   */
+  readonly memory?: { weights: number; peakActivations: number };
 }
 
 export class Model {
@@ -36,6 +41,8 @@ export class Model {
     this.inputShapes = file.inputShapes;
     const m = file.metadata;
     this.info = { task: m[META.task], labels: labelsOf(m), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
+    // Read through to the session: its peak grows with the runs.
+    if (session.memory) Object.defineProperty(this.info, 'memory', { get: () => session.memory, enumerable: true });
     const tokenizer = tokenizerJsonOf(m);
     if (tokenizer) this.tokenizer = tokenizerFromJSON(tokenizer);
     this.pre = preprocessingOf(m);

@@ -1,11 +1,11 @@
-// Fusions micro makes at load: a product (MatMul, MatMulInteger, MatMulNBits) takes in the chain
+// Fusions micro makes at load: a product (MatMul, MatMulInteger, MatMulNBits, Conv) takes in the chain
 // of nodes after it that only touch its output one value or one row at a time (the Cast of an
 // integer product to float32, bias adds, scale multiplies, Identity, Gelu, Relu, Softmax), so a run
 // makes one tensor where it made one per node and passes over each output once while it is in cache.
 import type { MicroGraph, MicroNode, Step } from './graph.js';
 
 /** How many inputs each product has (its optional ones included): folded inputs come after. */
-const PRODUCT_INPUTS: Record<string, number> = { MatMul: 2, MatMulInteger: 4, MatMulNBits: 6 };
+const PRODUCT_INPUTS: Record<string, number> = { MatMul: 2, MatMulInteger: 4, MatMulNBits: 6, Conv: 3 };
 
 const FLOAT = 1;
 

@@ -33,12 +33,15 @@ export function sizeOf(dims: readonly number[]): number {
 /** Arrays freed by a run, by type and length, for the next node (or run) that needs one alike. */
 export class ArrayPool {
   private readonly free = new Map<string, MicroData[]>();
+  /** Bytes of the arrays waiting in the pool. */
+  spareBytes = 0;
   take(type: MicroType, n: number): MicroData | undefined {
     const a = this.free.get(`${type}:${n}`)?.pop();
-    if (a) (a as Float32Array).fill((a instanceof BigInt64Array ? 0n : 0) as number);
+    if (a) { (a as Float32Array).fill((a instanceof BigInt64Array ? 0n : 0) as number); this.spareBytes -= a.byteLength; }
     return a;
   }
   give(type: MicroType, a: MicroData): void {
+    this.spareBytes += a.byteLength;
     const key = `${type}:${a.length}`;
     const list = this.free.get(key) ?? [];
     list.push(a);

@@ -14,7 +14,9 @@ import { loadDataset } from '../../src/data/datasets.js';
 import { Graph } from '../../src/onnx/graph.js';
 import { encodeModel } from '../../src/onnx/codec.js';
 import { loadModel as loadWithOrt, type OrtLike } from '../../runtime/index.js';
-import { loadModel as loadMicro, MicroSession } from '../../runtime/micro/index.js';
+import { loadModel as loadMicro, MicroSession, MicroTensor } from '../../runtime/micro/index.js';
+import { Tensor } from '../../src/onnx/tensor.js';
+import { readGraph } from '../../runtime/micro/graph.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-micro-'));
 const ort = ortNode as unknown as OrtLike;
@@ -76,6 +78,30 @@ describe('minnow/micro', () => {
     const [a, b] = [await collect(ref.generate(prompt, { maxTokens: 24 })), await collect(micro.generate(prompt, { maxTokens: 24 }))];
     expect(b).toBe(a);
     expect(a.length).toBeGreaterThan(0);
+  });
+
+  it('reports its memory: the weights it holds, and the peak of a run', async () => {
+    const micro = await loadMicro(files.spam!, { truncation: 'right' });
+    // The file's initializers and Constant nodes (this graph folds nothing bigger).
+    const graph = readGraph(readFileSync(files.spam!));
+    const constants = graph.nodes.flatMap((n) => (n.attrs.value instanceof MicroTensor ? [n.attrs.value] : []));
+    expect(micro.info.memory!.weights).toBe([...graph.initializers.values(), ...constants].reduce((n, t) => n + t.data.byteLength, 0));
+    await micro.classify(texts[0]!);
+    // ctx 64, dim 32, 2 heads: the scores alone are 2 x 64 x 64 floats; everything far below a megabyte.
+    expect(micro.info.memory!.peakActivations).toBeGreaterThan(2 * 64 * 64 * 4);
+    expect(micro.info.memory!.peakActivations).toBeLessThan(1 << 20);
+    expect((await loadWithOrt(files.spam!, { ort })).info.memory).toBeUndefined();
+  });
+
+  it('folds at load what depends on weights only: a weight-only int8 matrix becomes float32, its int8 copy and scale dropped', async () => {
+    const g = new Graph('fold');
+    const x = g.input('x', 'float32', [2, 3]);
+    const w = g.op1('Mul', [g.op1('Cast', [g.constant(new Tensor('int8', [3, 4], Int8Array.of(1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12)))], { to: 1 }), g.constant(new Tensor('float32', [4], Float32Array.of(0.5, 1, 2, 4)))]);
+    g.output(g.op1('MatMul', [x, w]));
+    const session = await MicroSession.create(encodeModel(g));
+    expect(session.memory.weights).toBe(3 * 4 * 4);
+    const out = await session.run({ x: new MicroTensor('float32', Float32Array.of(1, 0, 0, 0, 1, 1), [2, 3]) });
+    expect(Array.from(out[g.outputs[0]!]!.data as Float32Array)).toEqual([0.5, -2, 6, -16, 7, -16, 36, -80]);
   });
 
   it('is at most 30 KB minified and gzipped, with no onnxruntime and no Node built-in but the lazy file read', async () => {

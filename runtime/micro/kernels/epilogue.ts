@@ -4,7 +4,6 @@
 import type { MicroNode, Step } from '../graph.js';
 import type { MicroTensor } from '../tensor.js';
 import { ACTIVATIONS, ELEMENTWISE, FLOAT_LOOPS } from './elementwise.js';
-import { softmaxRows } from './nn.js';
 
 /** One step on `out` (in place where the other operand repeats along out's last dim, else through the op's kernel). */
 export function applyStep(out: MicroTensor, step: Step, inputs: (MicroTensor | undefined)[], node: MicroNode): MicroTensor {
@@ -22,4 +21,15 @@ export function applyStep(out: MicroTensor, step: Step, inputs: (MicroTensor | u
 export function finish(out: MicroTensor, inputs: (MicroTensor | undefined)[], node: MicroNode): MicroTensor {
   for (const step of node.epilogue ?? []) out = applyStep(out, step, inputs, node);
   return out;
+}
+
+/** Softmax of each of `rows` rows of `inner` values of v, into o (which may be v). */
+export function softmaxRows(v: Float32Array, o: Float32Array, rows: number, inner: number): void {
+  for (let r = 0; r < rows; r++) {
+    const at = r * inner;
+    let max = -Infinity, sum = 0;
+    for (let i = 0; i < inner; i++) max = Math.max(max, v[at + i]!);
+    for (let i = 0; i < inner; i++) sum += o[at + i] = Math.exp(v[at + i]! - max);
+    for (let i = 0; i < inner; i++) o[at + i] = o[at + i]! / sum;
+  }
 }

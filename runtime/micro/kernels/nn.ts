@@ -2,6 +2,8 @@
 // and the convolutions and max pooling of the image students (NCHW, 2-D).
 import { MicroTensor, numbers, sizeOf, zeros } from '../tensor.js';
 import { axisOf, intAttr, intsAttr, type Kernel } from './kernel.js';
+import { gemm } from './gemm.js';
+import { finish, softmaxRows } from './epilogue.js';
 
 /** Rows of `inner` values, `outer` of them, for ops over the trailing axes from `axis`. */
 function rows(x: MicroTensor, axis: number): [number, number] {
@@ -26,17 +28,6 @@ const layerNorm: Kernel = ([x, scale, bias], node) => {
   }
   return [out];
 };
-
-/** Softmax of each of `rows` rows of `inner` values of v, into o (which may be v). */
-export function softmaxRows(v: Float32Array, o: Float32Array, rows: number, inner: number): void {
-  for (let r = 0; r < rows; r++) {
-    const at = r * inner;
-    let max = -Infinity, sum = 0;
-    for (let i = 0; i < inner; i++) max = Math.max(max, v[at + i]!);
-    for (let i = 0; i < inner; i++) sum += o[at + i] = Math.exp(v[at + i]! - max);
-    for (let i = 0; i < inner; i++) o[at + i] = o[at + i]! / sum;
-  }
-}
 
 // Over the last axis only: checks.ts refuses any other at load.
 const softmax: Kernel = ([x]) => {
@@ -75,39 +66,55 @@ function windowOf(node: Parameters<Kernel>[1], h: number, w: number, kernel: num
   return { kh, kw, sh, sw, ph, pw, oh: Math.floor((h + ph + ph2 - kh) / sh) + 1, ow: Math.floor((w + pw + pw2 - kw) / sw) + 1 };
 }
 
-const conv: Kernel = ([x, weight, bias], node) => {
+/**
+ * Conv as a product: each group's input unrolled into columns [cg kh kw x oh ow] (zeros where the
+ * window hangs over the padding), then its filters [m/group x cg kh kw] times them through gemm, whose
+ * rows are the output's channels, already in NCHW order.
+ */
+const conv: Kernel = (inputs, node) => {
+  const [x, weight, bias] = inputs;
   const [n, c, h, w] = x!.dims as [number, number, number, number];
   const [m, cg] = weight!.dims as [number, number];
-  const group = intAttr(node, 'group', 1);
+  const group = intAttr(node, 'group', 1), perGroup = m / group;
   const win = windowOf(node, h, w, weight!.dims.slice(2));
+  const depth = cg * win.kh * win.kw, plane = win.oh * win.ow;
   const out = zeros('float32', [n, m, win.oh, win.ow]);
-  const xv = x!.data as Float32Array, wv = weight!.data as Float32Array, bv = bias?.data as Float32Array | undefined, o = out.data as Float32Array;
-  const perGroup = m / group;
+  const xv = x!.data as Float32Array, bv = bias?.data as Float32Array | undefined, o = out.data as Float32Array;
+  const cols = columns(depth * plane);
   for (let b = 0; b < n; b++) {
-    for (let f = 0; f < m; f++) {
-      const g = Math.floor(f / perGroup), base = (b * m + f) * win.oh * win.ow;
-      for (let ch = 0; ch < cg; ch++) {
-        const xc = (b * c + g * cg + ch) * h * w, wc = (f * cg + ch) * win.kh * win.kw;
+    for (let g = 0; g < group; g++) {
+      unroll(xv, (b * c + g * cg) * h * w, cg, h, w, win, cols);
+      gemm(weight!.data as Float32Array, g * perGroup * depth, cols, 0, o, (b * m + g * perGroup) * plane, perGroup, depth, plane);
+    }
+    if (bv) for (let f = 0; f < m; f++) for (let i = (b * m + f) * plane, end = i + plane; i < end; i++) o[i] = o[i]! + bv[f]!;
+  }
+  return [finish(out, inputs, node)];
+};
+
+/** The windows over cg channels of x from `at`, one column per output position (im2col). */
+function unroll(x: Float32Array, at: number, cg: number, h: number, w: number, win: Window, cols: Float32Array): void {
+  const plane = win.oh * win.ow;
+  for (let ch = 0, row = 0; ch < cg; ch++) {
+    for (let i = 0; i < win.kh; i++) {
+      for (let j = 0; j < win.kw; j++, row++) {
+        let to = row * plane;
         for (let y = 0; y < win.oh; y++) {
+          const yi = y * win.sh - win.ph + i, inside = yi >= 0 && yi < h, from = at + (ch * h + yi) * w;
           for (let xo = 0; xo < win.ow; xo++) {
-            let sum = 0;
-            for (let i = 0; i < win.kh; i++) {
-              const yi = y * win.sh - win.ph + i;
-              if (yi < 0 || yi >= h) continue;
-              for (let j = 0; j < win.kw; j++) {
-                const xj = xo * win.sw - win.pw + j;
-                if (xj >= 0 && xj < w) sum += xv[xc + yi * w + xj]! * wv[wc + i * win.kw + j]!;
-              }
-            }
-            o[base + y * win.ow + xo] = o[base + y * win.ow + xo]! + sum;
+            const xj = xo * win.sw - win.pw + j;
+            cols[to++] = inside && xj >= 0 && xj < w ? x[from + xj]! : 0;
           }
         }
       }
-      if (bv) for (let i = 0; i < win.oh * win.ow; i++) o[base + i] = o[base + i]! + bv[f]!;
     }
   }
-  return [out];
-};
+}
+
+let colsArray = new Float32Array(0);
+function columns(size: number): Float32Array {
+  if (colsArray.length < size) colsArray = new Float32Array(size);
+  return colsArray;
+}
 
 const maxPool: Kernel = ([x], node) => {
   const [n, c, h, w] = x!.dims as [number, number, number, number];

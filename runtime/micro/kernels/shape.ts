@@ -1,6 +1,6 @@
 // Ops that move values without computing new ones: shapes, reshapes, transposes, slices of
 // several kinds, and the casts and constants around them.
-import { MicroTensor, fromNumbers, numbers, offsets, sizeOf, zeros, type MicroData, type MicroType } from '../tensor.js';
+import { MicroTensor, fromNumbers, numbers, offsets, sizeOf, zeros, type MicroType } from '../tensor.js';
 import { TYPE_CODES } from '../graph.js';
 import { axisOf, intAttr, intsAttr, type Kernel } from './kernel.js';
 
@@ -22,10 +22,10 @@ function transpose(x: MicroTensor, perm: number[]): MicroTensor {
   const inStrides = new Array<number>(rank);
   for (let d = rank - 1, s = 1; d >= 0; d--) { inStrides[d] = s; s *= x.dims[d]!; }
   const strides = perm.map((p) => inStrides[p]!);
-  if (rank <= 4) {
+  if (rank <= 4 && x.type === 'float32') {
     // Four nested loops over the output, source strides padded with leading 1-long dims: no index map.
-    const pad = 4 - rank, d4 = [...new Array<number>(pad).fill(1), ...dims], s4 = [...new Array<number>(pad).fill(0), ...strides];
-    (x.type === 'float32' ? copy4Floats : copy4)(x.data, out.data, d4, s4);
+    const pad = 4 - rank;
+    copy4(x.data as Float32Array, out.data as Float32Array, [...new Array<number>(pad).fill(1), ...dims], [...new Array<number>(pad).fill(0), ...strides]);
     return out;
   }
   const from = offsets(dims, strides);
@@ -34,25 +34,14 @@ function transpose(x: MicroTensor, perm: number[]): MicroTensor {
   return out;
 }
 
-type Copy4 = (src: MicroData, dst: MicroData, d: number[], s: number[]) => void;
-// Written twice, for float32 and for the rest: one copy would see every element type (see FLOAT_LOOPS).
-const copy4Floats: Copy4 = (src, dst, [d0, d1, d2, d3], [s0, s1, s2, s3]) => {
-  const x = src as Float32Array, o = dst as Float32Array;
+/** A float32 transpose's copy (other types take the index map: one loop would see every element type). */
+function copy4(x: Float32Array, o: Float32Array, [d0, d1, d2, d3]: number[], [s0, s1, s2, s3]: number[]): void {
   let at = 0;
   for (let i = 0; i < d0!; i++) for (let j = 0; j < d1!; j++) for (let k = 0; k < d2!; k++) {
     const base = i * s0! + j * s1! + k * s2!;
     for (let l = 0; l < d3!; l++) o[at++] = x[base + l * s3!]!;
   }
-};
-const copy4: Copy4 = (src, dst, [d0, d1, d2, d3], [s0, s1, s2, s3]) => {
-  const x = src as unknown as unknown[], o = dst as unknown as unknown[];
-  let at = 0;
-  for (let i = 0; i < d0!; i++) for (let j = 0; j < d1!; j++) for (let k = 0; k < d2!; k++) {
-    const base = i * s0! + j * s1! + k * s2!;
-    for (let l = 0; l < d3!; l++) o[at++] = x[base + l * s3!];
-  }
-};
-
+}
 /** Slices of `x` along `axis`, of the given sizes, in order. */
 function split(x: MicroTensor, axis: number, sizes: number[]): MicroTensor[] {
   const outer = sizeOf(x.dims.slice(0, axis)), inner = sizeOf(x.dims.slice(axis + 1)), along = x.dims[axis]!;
