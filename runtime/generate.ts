@@ -53,7 +53,7 @@ export function pickToken(logits: Float32Array, options: GenerateOptions, random
   }
   let r = random();
   for (let i = 0; i < order.length; i++) { r -= probs[i]!; if (r <= 0) return order[i]!; }
-  return order.at(-1)!;
+  return order[order.length - 1]!;
 }
 
 export async function* generateTokens(parts: GeneratorParts, prompt: string, options: GenerateOptions = {}): AsyncGenerator<string> {
@@ -67,7 +67,7 @@ export async function* generateTokens(parts: GeneratorParts, prompt: string, opt
   const tensor = (tokens: number[]) => new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [1, tokens.length]);
   const lastRow = (out: Record<string, OrtTensor>) => {
     const l = out[parts.logitsName]!;
-    const vocab = l.dims.at(-1)!;
+    const vocab = l.dims[l.dims.length - 1]!;
     const data = l.data as Float32Array;
     return data.subarray(data.length - vocab);
   };

@@ -102,7 +102,7 @@ export class Model {
       ? await this.runTexts(typeof input === 'string' ? [input] : (input as string[]))
       : await this.runImage(input as ArrayLike<number>);
     const e = out[OUTPUT.embeddings]!;
-    const rows = e.dims[0]!, width = e.dims.at(-1)!;
+    const rows = e.dims[0]!, width = e.dims[e.dims.length - 1]!;
     const data = e.data as Float32Array;
     return Array.from({ length: rows }, (_, r) => data.slice(r * width, (r + 1) * width));
   }

@@ -24,6 +24,11 @@ export class MicroTensor {
   dispose(): void { /* memory goes with the last reference */ }
 }
 
+/** The last dim (1 for a scalar). Not dims.at(-1): Hermes 0.12 has no Array.prototype.at. */
+export function lastDim(t: MicroTensor): number {
+  return t.dims.length ? t.dims[t.dims.length - 1]! : 1;
+}
+
 export function sizeOf(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;

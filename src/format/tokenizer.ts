@@ -1,8 +1,8 @@
 // The tokenizer a model file carries: its tokenizer.json, plain (minnow.tokenizer) or gzipped and
-// base64-encoded (minnow.tokenizer.gz, which `minnow compress` writes). fflate inflates, so the same
-// code reads files in Node, browsers and React Native; the writer passes its own gzip in (Node's
-// zlib packs a BPE vocabulary about 3% smaller than fflate at the same level).
-import { gunzipSync, strFromU8, strToU8 } from 'fflate';
+// base64-encoded (minnow.tokenizer.gz, which `minnow compress` writes). tiny-inflate inflates (1.2 KB
+// gzipped, half of fflate's inflate: the budget of minnow/micro counts it), so the same code reads
+// files in Node, browsers, React Native and QuickJS; the writer passes its own gzip in.
+import inflate from 'tiny-inflate';
 import { META, metaValue, type Metadata } from './metadata.js';
 
 /** The tokenizer.json a model carries, stored plain or gzipped; undefined when it has none. */
@@ -10,7 +10,7 @@ export function tokenizerJsonOf(metadata: Metadata): string | undefined {
   const plain = metaValue(metadata, META.tokenizer);
   if (plain !== undefined) return plain;
   const packed = metaValue(metadata, META.tokenizerGz);
-  return packed === undefined ? undefined : strFromU8(gunzipSync(fromBase64(packed)));
+  return packed === undefined ? undefined : new TextDecoder().decode(gunzip(fromBase64(packed)));
 }
 
 /**
@@ -20,7 +20,7 @@ export function tokenizerJsonOf(metadata: Metadata): string | undefined {
 export function gzipTokenizer(metadata: Map<string, string>, gzip: (bytes: Uint8Array) => Uint8Array): void {
   const plain = metadata.get(META.tokenizer);
   if (plain === undefined) return;
-  const packed = toBase64(gzip(strToU8(plain)));
+  const packed = toBase64(gzip(new TextEncoder().encode(plain)));
   if (packed.length >= plain.length) return; // a tiny vocabulary does not shrink
   metadata.set(META.tokenizerGz, packed);
   metadata.delete(META.tokenizer);
@@ -33,6 +33,31 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+/** The deflate stream of a gzip member (RFC 1952) inflated: its header's optional fields skipped, its size read from the trailer. */
+export function gunzip(bytes: Uint8Array): Uint8Array {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8) throw new Error('the tokenizer is not gzip (deflate) data');
+  const flags = bytes[3]!;
+  let at = 10;
+  if (flags & 4) at += 2 + (bytes[at]! | (bytes[at + 1]! << 8));
+  for (const field of [8, 16]) if (flags & field) { while (bytes[at] !== 0) at++; at++; }
+  if (flags & 2) at += 2;
+  const end = bytes.length - 8;
+  const size = (bytes[end + 4]! | (bytes[end + 5]! << 8) | (bytes[end + 6]! << 16) | (bytes[end + 7]! << 24)) >>> 0;
+  return inflate(bytes.subarray(at, end), new Uint8Array(size));
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Base64 to bytes in plain JavaScript: Hermes before React Native 0.74 and QuickJS have no atob. */
+export function fromBase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  for (let i = 0, at = 0, bits = 0, n = 0; i < clean.length; i++) {
+    const v = BASE64.indexOf(clean[i]!);
+    if (v < 0) throw new Error(`the tokenizer's base64 has a stray character at ${i}`);
+    bits = (bits << 6) | v;
+    n += 6;
+    if (n >= 8) { n -= 8; out[at++] = (bits >> n) & 255; }
+  }
+  return out;
 }

@@ -131,6 +131,12 @@ describe('tokenizers', () => {
     expect(tok.encode('😀')).toEqual([tok.toJSON().model.vocab['😀' as never]]);
     const back = tokenizerFromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
     expect(back.encode('hello 東京')).toEqual(tok.encode('hello 東京'));
+    // One id per code point, whitespace of every kind included (the Split runs as [\x{0}-\x{10FFFF}],
+    // which Hermes compiles, while the file keeps Oniguruma's [\s\S]).
+    const odd = 'a\u0085b\ufeffc\u2028d\r\n😀';
+    const wide = tokenizerFromJSON(trainChars(odd));
+    expect(wide.encode(odd)).toEqual(Array.from(odd, (ch) => wide.toJSON().model.vocab[ch as never]));
+    expect((wide.toJSON().pre_tokenizer as { pattern: { Regex: string } }).pattern.Regex).toBe('[\\s\\S]');
   });
   it('byte-level BPE: learns merges, round-trips any Unicode, reloads from tokenizer.json', () => {
     const corpus = 'the cat sat on the mat. the cat ate the rat. '.repeat(50);

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { META, labelsOf, metaValue, preprocessingOf } from '../../src/format/metadata.js';
 import { cachedLayers, pastKeyName, pastValueName, presentKeyName } from '../../src/format/names.js';
 import { toHex, webCryptoSha256, weightsDigest } from '../../src/format/digest.js';
-import { gzipTokenizer, tokenizerJsonOf } from '../../src/format/tokenizer.js';
+import { fromBase64, gunzip, gzipTokenizer, tokenizerJsonOf } from '../../src/format/tokenizer.js';
 import { Rng, mulberry32 } from '../../src/format/rng.js';
 import { fromHalf, toHalf } from '../../src/format/fp16.js';
 import { sha256 } from '../../src/util/sha256.js';
@@ -42,6 +42,21 @@ describe('src/format', () => {
     gzipTokenizer(tiny, (b) => gzipSync(b, { level: 9 }));
     expect([...tiny.keys()]).toEqual([META.tokenizer]);
     expect(tokenizerJsonOf(new Map())).toBeUndefined();
+  });
+
+  it('gunzips in plain JavaScript, skipping the optional header fields, and decodes base64 without atob', () => {
+    const text = new TextEncoder().encode('naïve café — 東京 😀 '.repeat(300));
+    const plain = gzipSync(text);
+    // FEXTRA (4 bytes), FNAME and FCOMMENT inserted after the fixed header, as other gzip writers may.
+    const extra = Uint8Array.of(4, 0, 1, 2, 3, 4, ...new TextEncoder().encode('tokenizer.json'), 0, ...new TextEncoder().encode('hi'), 0);
+    const flagged = Uint8Array.from([...plain.subarray(0, 3), plain[3]! | 4 | 8 | 16, ...plain.subarray(4, 10), ...extra, ...plain.subarray(10)]);
+    expect(gunzip(plain)).toEqual(text);
+    expect(gunzip(flagged)).toEqual(text);
+    expect(() => gunzip(text)).toThrow(/not gzip/);
+    for (let n = 0; n < 20; n++) {
+      const bytes = Uint8Array.from({ length: n * 7 }, (_, i) => (i * 37 + n) & 255);
+      expect(fromBase64(Buffer.from(bytes).toString('base64'))).toEqual(bytes);
+    }
   });
 
   it('counts the cached layers of a decoder from its input names', () => {

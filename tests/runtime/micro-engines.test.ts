@@ -1,15 +1,15 @@
-// minnow/micro where there is no WebAssembly to lean on: in QuickJS (quickjs-emscripten: QuickJS
-// compiled to wasm, but the code it runs sees only QuickJS: no TextEncoder, no WebCrypto, no wasm),
-// with the UTF-8 codecs and SHA-256 that micro brings for such engines.
-import { describe, expect, it } from 'vitest';
+// minnow/micro where there is no WebAssembly to lean on: in Hermes (React Native's engine, npm's
+// hermes-engine-cli 0.12, the bundle lowered by React Native's Babel preset) and QuickJS
+// (quickjs-emscripten: QuickJS compiled to wasm, but the code it runs sees only QuickJS: no
+// TextEncoder, no WebCrypto, no wasm), with the UTF-8 codecs and SHA-256 that micro brings for them.
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { getQuickJS } from 'quickjs-emscripten';
 import * as ortNode from 'onnxruntime-node';
-import { train } from '../../src/train/job.js';
+import { loadDataset } from '../../src/data/datasets.js';
+import { microFixtures, type Fixture } from './micro-fixtures.js';
+import { bundleApp, runInHermes, runInQuickJS } from '../../examples/hermes/engines.js';
 import { sha256Bytes } from '../../src/format/sha256-js.js';
 import { Utf8Decoder, Utf8Encoder } from '../../runtime/micro/text-codecs.js';
 import { loadModel } from '../../runtime/index.js';
@@ -37,40 +37,49 @@ describe('what micro brings for bare engines', () => {
   });
 });
 
-describe('minnow/micro in QuickJS', () => {
-  it('classifies the spam student (weights verified) with the scores onnxruntime-node gives, to 1e-4', async () => {
-    const out = mkdtempSync(path.join(tmpdir(), 'minnow-qjs-'));
-    await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out, dataOptions: { limit: 128 } });
-    const bytes = readFileSync(path.join(out, 'model.onnx'));
-    const texts = ['Congratulations! You have WON a free cruise.', 'Minutes of the budget meeting are attached — 東京 😀'];
-    const code = (await build({
-      entryPoints: [path.join(root, 'runtime/micro/index.ts')], bundle: true, format: 'iife', globalName: 'micro', platform: 'neutral', target: 'es2020',
-      write: false, external: ['node:fs/promises', 'node:path'],
-    })).outputFiles[0]!.text;
-    const vm = (await getQuickJS()).newContext();
-    try {
-      vm.unwrapResult(vm.evalCode(code, 'micro.js')).dispose();
-      const model = vm.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-      vm.setProp(vm.global, 'modelBytes', model);
-      model.dispose();
-      vm.unwrapResult(vm.evalCode(`
-        globalThis.engine = { wasm: typeof WebAssembly, crypto: typeof crypto };
-        micro.loadModel(new Uint8Array(modelBytes), { truncation: 'right' })
-          .then((m) => m.classify(${JSON.stringify(texts)}).then((r) => { globalThis.result = JSON.stringify({ r, sha256: m.info.sha256 }); }))
-          .catch((e) => { globalThis.result = JSON.stringify({ error: String(e) }); });`)).dispose();
-      for (let i = 0; i < 10_000; i++) if (vm.unwrapResult(vm.runtime.executePendingJobs()) === 0) break;
-      const got = JSON.parse(vm.getProp(vm.global, 'result').consume((h) => vm.getString(h))) as { r: { label: string; score: number }[][]; sha256: string; error?: string };
+type Prediction = { label: string; score: number };
+type SuiteResult = Record<string, { sha256: string; predictions?: Prediction[] | Prediction[][]; text?: string }> & { engine: { wasm: string; crypto: string }; error?: string };
+
+const TOLERANCE: Record<string, number> = { spam: 1e-4, mnist: 1e-4 };
+
+describe('minnow/micro in the engines with no WebAssembly: Hermes (lowered as React Native does) and QuickJS', () => {
+  let files: Record<Fixture, string>;
+  const spam = loadDataset('spam', 'classify', { limit: 16 });
+  const texts = [...(spam.task === 'classify' ? spam.splits.test.slice(0, 3).map((e) => e.text.slice(0, 300)) : []), 'Minutes of the budget meeting are attached — 東京 😀'];
+  const mnistData = loadDataset('fashion-mnist', 'image', { limit: 8 });
+  const images = mnistData.task === 'image' ? mnistData.splits.test.slice(0, 2).map((e) => Array.from(e.pixels)) : [];
+  const inputs = { texts, images, prompt: 'Call me Ishmael. Some years ago', maxTokens: 16 };
+  let script: Record<'hermes' | 'quickjs', string>;
+
+  beforeAll(async () => {
+    files = await microFixtures();
+    const modules: Record<string, Uint8Array | string> = { inputs: JSON.stringify(inputs) };
+    for (const [name, file] of Object.entries(files)) modules[`model:${name}`] = readFileSync(file);
+    const entry = path.join(root, 'tests/runtime/engines/suite.ts');
+    script = { hermes: await bundleApp(entry, modules, 'hermes'), quickjs: await bundleApp(entry, modules, 'quickjs') };
+  }, 300_000);
+
+  for (const engine of ['hermes', 'quickjs'] as const) {
+    it(`${engine}: every student's outputs match onnxruntime-node's (1e-4 fp32, 1e-3 quantized), and the same greedy text`, async () => {
+      const printed = engine === 'hermes' ? await runInHermes(script.hermes) : await runInQuickJS(script.quickjs);
+      const got = JSON.parse(printed.trim().split('\n').pop()!) as SuiteResult;
       expect(got.error).toBeUndefined();
-      expect(vm.getProp(vm.global, 'engine').consume((h) => vm.dump(h))).toEqual({ wasm: 'undefined', crypto: 'undefined' });
-      const ref = await loadModel(bytes, { ort: ortNode as never, truncation: 'right' });
-      expect(got.sha256).toBe(ref.info.sha256);
-      const want = await ref.classify(texts);
-      got.r.forEach((preds, i) => {
-        expect(preds.map((p) => p.label)).toEqual(want[i]!.map((p) => p.label));
-        preds.forEach((p, j) => expect(Math.abs(p.score - want[i]![j]!.score)).toBeLessThan(1e-4));
-      });
-    } finally {
-      vm.dispose();
-    }
-  }, 120_000);
+      expect(got.engine).toEqual({ wasm: 'undefined', crypto: 'undefined' });
+      for (const name of ['spam', 'spam int8', 'spam int4', 'spam int4, zero points, odd blocks', 'mnist', 'mnist int8'] as const) {
+        const ref = await loadModel(files[name], { ort: ortNode as never, truncation: 'right' });
+        expect(got[name]!.sha256).toBe(ref.info.sha256);
+        const want = name.startsWith('spam') ? await ref.classify(texts) : await Promise.all(images.map((p) => ref.classify(p)));
+        const tolerance = TOLERANCE[name] ?? 1e-3;
+        (got[name]!.predictions as Prediction[][]).forEach((preds, i) => {
+          expect(preds.map((p) => p.label)).toEqual(want[i]!.map((p) => p.label));
+          preds.forEach((p, j) => expect(Math.abs(p.score - want[i]![j]!.score)).toBeLessThan(tolerance));
+        });
+      }
+      const lm = await loadModel(files['moby decoder'], { ort: ortNode as never });
+      let text = '';
+      for await (const piece of lm.generate(inputs.prompt, { maxTokens: inputs.maxTokens })) text += piece;
+      expect(got['moby decoder']!.text).toBe(text);
+      expect(text.length).toBeGreaterThan(0);
+    }, 300_000);
+  }
 });

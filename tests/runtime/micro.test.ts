@@ -3,13 +3,11 @@
 // any other op.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ortNode from 'onnxruntime-node';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { train } from '../../src/train/job.js';
-import { compressModel } from '../../src/compress/compress.js';
+import { microFixtures, type Fixture } from './micro-fixtures.js';
 import { loadDataset } from '../../src/data/datasets.js';
 import { Graph } from '../../src/onnx/graph.js';
 import { encodeModel } from '../../src/onnx/codec.js';
@@ -18,32 +16,10 @@ import { loadModel as loadMicro, MicroSession, MicroTensor } from '../../runtime
 import { Tensor } from '../../src/onnx/tensor.js';
 import { readGraph } from '../../runtime/micro/graph.js';
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'minnow-micro-'));
 const ort = ortNode as unknown as OrtLike;
-const files: Record<string, string> = {};
+let files: Record<Fixture, string>;
 
-function compressed(file: string, quantize: 'int8' | 'int4', zeroPoints = false): string {
-  const out = path.join(tmp(), `${quantize}.onnx`);
-  writeFileSync(out, compressModel(readFileSync(file), { quantize, blockSize: 16, zeroPoints }).bytes);
-  return out;
-}
-
-beforeAll(async () => {
-  const [spam, spam48, moby, mnist] = [tmp(), tmp(), tmp(), tmp()];
-  // dim 48 in blocks of 16: three blocks a row, so int4 zero points leave half a byte of padding.
-  await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=48,heads=2,ff=96,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out: spam48, dataOptions: { limit: 128 } });
-  files['spam int4, zero points, odd blocks'] = compressed(path.join(spam48, 'model.onnx'), 'int4', true);
-  await train({ task: 'classify', data: 'spam', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, vocabSize: 400, out: spam, dataOptions: { limit: 128 } });
-  await train({ task: 'lm', data: 'moby-dick', model: 'transformer:layers=1,dim=32,heads=2,ff=64,ctx=64', epochs: 1, batch: 16, lr: 3e-3, out: moby, dataOptions: { limit: 20_000 } });
-  await train({ task: 'image', data: 'fashion-mnist', model: 'cnn:channels=4-8,hidden=16', epochs: 1, batch: 32, lr: 3e-3, out: mnist, dataOptions: { limit: 256 } });
-  files.spam = path.join(spam, 'model.onnx');
-  files['spam int8'] = compressed(files.spam, 'int8');
-  files['spam int4'] = compressed(files.spam, 'int4');
-  files.moby = path.join(moby, 'model.onnx');
-  files['moby decoder'] = path.join(moby, 'decoder.onnx');
-  files.mnist = path.join(mnist, 'model.onnx');
-  files['mnist int8'] = compressed(files.mnist, 'int8');
-}, 300_000);
+beforeAll(async () => { files = await microFixtures(); }, 300_000);
 
 function maxDiff(a: { score: number; label: string }[], b: { score: number; label: string }[]): number {
   const byLabel = new Map(b.map((p) => [p.label, p.score]));
@@ -55,7 +31,7 @@ describe('minnow/micro', () => {
   const texts = spam.task === 'classify' ? spam.splits.test.slice(0, 8).map((e) => e.text.slice(0, 400)) : [];
   for (const [name, tol] of [['spam', 1e-4], ['spam int8', 1e-3], ['spam int4', 1e-3], ['spam int4, zero points, odd blocks', 1e-3]] as const) {
     it(`${name}: the classifier's scores match onnxruntime-node's within ${tol}`, async () => {
-      const [ref, micro] = [await loadWithOrt(files[name]!, { ort, truncation: 'right' }), await loadMicro(files[name]!, { truncation: 'right' })];
+      const [ref, micro] = [await loadWithOrt(files[name], { ort, truncation: 'right' }), await loadMicro(files[name], { truncation: 'right' })];
       for (const text of texts) expect(maxDiff(await micro.classify(text), await ref.classify(text))).toBeLessThan(tol);
     });
   }
@@ -63,7 +39,7 @@ describe('minnow/micro', () => {
   const mnist = loadDataset('fashion-mnist', 'image', { limit: 8 });
   for (const [name, tol] of [['mnist', 1e-4], ['mnist int8', 1e-3]] as const) {
     it(`${name}: the image classifier's scores match within ${tol}`, async () => {
-      const [ref, micro] = [await loadWithOrt(files[name]!, { ort }), await loadMicro(files[name]!)];
+      const [ref, micro] = [await loadWithOrt(files[name], { ort }), await loadMicro(files[name])];
       for (const e of mnist.task === 'image' ? mnist.splits.test.slice(0, 4) : []) {
         expect(maxDiff(await micro.classify(e.pixels), await ref.classify(e.pixels))).toBeLessThan(tol);
       }
@@ -81,16 +57,16 @@ describe('minnow/micro', () => {
   });
 
   it('reports its memory: the weights it holds, and the peak of a run', async () => {
-    const micro = await loadMicro(files.spam!, { truncation: 'right' });
+    const micro = await loadMicro(files.spam, { truncation: 'right' });
     // The file's initializers and Constant nodes (this graph folds nothing bigger).
-    const graph = readGraph(readFileSync(files.spam!));
+    const graph = readGraph(readFileSync(files.spam));
     const constants = graph.nodes.flatMap((n) => (n.attrs.value instanceof MicroTensor ? [n.attrs.value] : []));
     expect(micro.info.memory!.weights).toBe([...graph.initializers.values(), ...constants].reduce((n, t) => n + t.data.byteLength, 0));
     await micro.classify(texts[0]!);
     // ctx 64, dim 32, 2 heads: the scores alone are 2 x 64 x 64 floats; everything far below a megabyte.
     expect(micro.info.memory!.peakActivations).toBeGreaterThan(2 * 64 * 64 * 4);
     expect(micro.info.memory!.peakActivations).toBeLessThan(1 << 20);
-    expect((await loadWithOrt(files.spam!, { ort })).info.memory).toBeUndefined();
+    expect((await loadWithOrt(files.spam, { ort })).info.memory).toBeUndefined();
   });
 
   it('folds at load what depends on weights only: a weight-only int8 matrix becomes float32, its int8 copy and scale dropped', async () => {

@@ -2,16 +2,16 @@
 // multiplies, activations and softmax that fuse.ts folded into it. Each step rounds to float32 as
 // the node it replaces did, so a fused graph computes the same values as the unfused one.
 import type { MicroNode, Step } from '../graph.js';
-import type { MicroTensor } from '../tensor.js';
+import { lastDim, type MicroTensor } from '../tensor.js';
 import { ACTIVATIONS, ELEMENTWISE, FLOAT_LOOPS } from './elementwise.js';
 
 /** One step on `out` (in place where the other operand repeats along out's last dim, else through the op's kernel). */
 export function applyStep(out: MicroTensor, step: Step, inputs: (MicroTensor | undefined)[], node: MicroNode): MicroTensor {
   const v = out.data as Float32Array;
-  if (step.op === 'Softmax') { softmaxRows(v, v, out.size / out.dims.at(-1)!, out.dims.at(-1)!); return out; }
+  if (step.op === 'Softmax') { softmaxRows(v, v, out.size / lastDim(out), lastDim(out)); return out; }
   if ('tanh' in step) { ACTIVATIONS[step.op]!(v, step.tanh); return out; }
-  const y = inputs[step.input]!, n = out.dims.at(-1) ?? 1;
-  const repeats = y.type === 'float32' && y.dims.length <= out.dims.length && (y.size === 1 || (y.size === n && y.dims.at(-1) === n));
+  const y = inputs[step.input]!, n = lastDim(out);
+  const repeats = y.type === 'float32' && y.dims.length <= out.dims.length && (y.size === 1 || (y.size === n && lastDim(y) === n));
   if (!repeats) return ELEMENTWISE[step.op]!([out, y], node)[0]!;
   FLOAT_LOOPS[step.op]![0](v, y.data as Float32Array, v, y.size);
   return out;

@@ -2,7 +2,7 @@
 // dynamic quantization exports (DynamicQuantizeLinear + MatMulInteger, exact integer dot products),
 // and int4 weights (com.microsoft MatMulNBits), unpacked a panel of four columns at a time. Each
 // takes the epilogue that fuse.ts gives it (bias, scale, activation, softmax), applied in place.
-import { MicroTensor, WEIGHTS, offsets, sizeOf, zeros } from '../tensor.js';
+import { MicroTensor, WEIGHTS, lastDim, offsets, zeros } from '../tensor.js';
 import { broadcastDims } from './elementwise.js';
 import { PAIR_DEPTH, gemm, gemmPairs, gemmPanels, pairColumns } from './gemm.js';
 import { applyStep, finish } from './epilogue.js';
@@ -18,8 +18,8 @@ function batchIndex(dims: readonly number[], batch: readonly number[]): Int32Arr
 /** Batched float32 product of [..., m, k] and [..., k, n], batch dims broadcast as numpy does. */
 function matMul(a: MicroTensor, b: MicroTensor): MicroTensor {
   const ad = a.dims.length === 1 ? [1, a.dims[0]!] : a.dims, bd = b.dims.length === 1 ? [b.dims[0]!, 1] : b.dims;
-  const [m, k] = ad.slice(-2) as [number, number], n = bd.at(-1)!;
-  if (bd.at(-2) !== k) throw new Error(`MatMul of [${a.dims}] and [${b.dims}]: inner dims differ`);
+  const [m, k] = ad.slice(-2) as [number, number], [k2, n] = bd.slice(-2) as [number, number];
+  if (k2 !== k) throw new Error(`MatMul of [${a.dims}] and [${b.dims}]: inner dims differ`);
   const batch = broadcastDims(ad.slice(0, -2), bd.slice(0, -2));
   const out = zeros('float32', [...batch, m, n]);
   const ia = batchIndex(ad.slice(0, -2), batch), ib = batchIndex(bd.slice(0, -2), batch);
@@ -80,7 +80,7 @@ function matMulInteger([a, b, azp, bzp]: (MicroTensor | undefined)[], toFloat: b
   if (b!.dims.length !== 2) throw new Error(`minnow/micro multiplies by a 2-D B only, not [${b!.dims}]`);
   if (azp && azp.size !== 1) throw new Error('minnow/micro takes one zero point for A, not one per row');
   const [k, n] = b!.dims as [number, number];
-  if (a!.dims.at(-1) !== k) throw new Error(`MatMulInteger of [${a!.dims}] and [${b!.dims}]: inner dims differ`);
+  if (lastDim(a!) !== k) throw new Error(`MatMulInteger of [${a!.dims}] and [${b!.dims}]: inner dims differ`);
   const m = a!.size / k, half = Math.ceil(n / 2);
   const x = centredRows(a!, azp), w = pairedWeight(b!, bzp), sums = scratchSums(m * n);
   for (let p = 0; p < k; p += PAIR_DEPTH) gemmPairs(x, p, k, m, Math.min(PAIR_DEPTH, k - p), w, p * half, half, sums, n);

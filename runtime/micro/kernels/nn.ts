@@ -1,6 +1,6 @@
 // The neural-network ops of minnow's students: layer normalization, softmax and sums over an axis,
 // and the convolutions and max pooling of the image students (NCHW, 2-D).
-import { MicroTensor, numbers, sizeOf, zeros } from '../tensor.js';
+import { MicroTensor, lastDim, numbers, sizeOf, zeros } from '../tensor.js';
 import { axisOf, intAttr, intsAttr, type Kernel } from './kernel.js';
 import { gemm } from './gemm.js';
 import { finish, softmaxRows } from './epilogue.js';
@@ -31,7 +31,7 @@ const layerNorm: Kernel = ([x, scale, bias], node) => {
 
 // Over the last axis only: checks.ts refuses any other at load.
 const softmax: Kernel = ([x]) => {
-  const out = zeros('float32', x!.dims), inner = x!.dims.at(-1) ?? 1;
+  const out = zeros('float32', x!.dims), inner = lastDim(x!);
   softmaxRows(x!.data as Float32Array, out.data as Float32Array, x!.size / inner, inner);
   return [out];
 };

@@ -14,6 +14,20 @@ export interface TokenizerConfig {
   [key: string]: unknown;
 }
 
+/** "Any character" as Oniguruma writes it (minnow's char tokenizers), and as an engine without \p{} can compile it. */
+const ANY_CHAR = '[\\s\\S]', ANY_CODE_POINT = '[\\x{0}-\\x{10FFFF}]';
+
+/**
+ * tokenizer.json with each Split on [\s\S] made a Split on [\x{0}-\x{10FFFF}], which matches the same:
+ * tokenizers.js rewrites \s to \p{White_Space}, which Hermes 0.12 (React Native's engine) cannot compile.
+ */
+function portable(json: TokenizerJson): TokenizerJson {
+  const pre = json.pre_tokenizer as { type?: string; pattern?: { Regex?: string }; pretokenizers?: unknown[] } | null;
+  const fix = (p: typeof pre): unknown => (p?.type === 'Split' && p.pattern?.Regex === ANY_CHAR ? { ...p, pattern: { Regex: ANY_CODE_POINT } } : p);
+  if (!pre) return json;
+  return { ...json, pre_tokenizer: pre.type === 'Sequence' ? { ...pre, pretokenizers: pre.pretokenizers?.map((p) => fix(p as typeof pre)) } : fix(pre) } as TokenizerJson;
+}
+
 export class HfTokenizer implements Tokenizer {
   readonly kind: TokenizerKind;
   readonly vocabSize: number;
@@ -27,7 +41,7 @@ export class HfTokenizer implements Tokenizer {
   constructor(private readonly json: TokenizerJson, config: TokenizerConfig = {}) {
     // Hugging Face's Rust tokenizers do not clean up spaces when decoding; only transformers'
     // Python tokenizers do, when their tokenizer_config.json says so.
-    this.impl = new HfImpl(json, { clean_up_tokenization_spaces: false, ...config });
+    this.impl = new HfImpl(portable(json), { clean_up_tokenization_spaces: false, ...config });
     this.kind = kindOf(json);
     const ids = [...this.impl.get_vocab(true).values()];
     this.vocabSize = ids.reduce((a, b) => Math.max(a, b), -1) + 1;

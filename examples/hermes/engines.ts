@@ -1,0 +1,104 @@
+// Runs an app's JavaScript in the engines that have no WebAssembly and no native modules. Hermes, as
+// a phone runs a React Native app without the phone: bundled into one script (esbuild standing in for
+// Metro), lowered by React Native's own Babel preset (classes and the rest that Hermes 0.12 lacks),
+// run by npm's hermes-engine-cli 0.12. And QuickJS (quickjs-emscripten), as a small board would: the
+// same bundle, unlowered. The example, tests/runtime/micro-engines.test.ts and bench/micro.ts all
+// go through here.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { build, type Plugin } from 'esbuild';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** The hermes binary that hermes-engine-cli ships for this platform. */
+export function hermesBinary(): string {
+  const dir = path.dirname(require.resolve('hermes-engine-cli/package.json'));
+  const platform = ({ linux: 'linux64-bin', darwin: 'osx-bin', win32: 'win64-bin' } as Record<string, string>)[process.platform];
+  if (!platform) throw new Error(`hermes-engine-cli has no binary for ${process.platform}`);
+  return path.join(dir, platform, process.platform === 'win32' ? 'hermes.exe' : 'hermes');
+}
+
+/** A module whose default export is `bytes`, decoded at startup from base64 (Hermes 0.12 has no atob). */
+function bytesModule(bytes: Uint8Array): string {
+  return `const text = ${JSON.stringify(Buffer.from(bytes).toString('base64'))};
+const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const value = new Uint8Array(${bytes.length});
+for (let i = 0, at = 0, bits = 0, n = 0; i < text.length && text[i] !== '='; i++) {
+  bits = (bits << 6) | digits.indexOf(text[i]);
+  n += 6;
+  if (n >= 8) { n -= 8; value[at++] = (bits >> n) & 255; }
+}
+export default value;`;
+}
+
+/**
+ * One script for `engine` from `entry`: 'minnow/micro' resolves to this checkout's runtime/micro, and
+ * each of `modules` is a module the app imports by that name, whose default export is the value given
+ * (bytes, as an app bundles a model it reads without a native file API; or a string).
+ */
+export async function bundleApp(entry: string, modules: Record<string, Uint8Array | string>, engine: 'hermes' | 'quickjs'): Promise<string> {
+  const virtual: Plugin = {
+    name: 'virtual-modules',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => (args.path in modules ? { path: args.path, namespace: 'virtual' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'virtual' }, (args) => {
+        const value = modules[args.path]!;
+        return { contents: typeof value === 'string' ? `export default ${JSON.stringify(value)};` : bytesModule(value), loader: 'js' };
+      });
+    },
+  };
+  const bundled = await build({
+    entryPoints: [entry], bundle: true, format: 'iife', platform: 'neutral', target: 'es2020', write: false,
+    alias: { 'minnow/micro': path.join(root, 'runtime/micro/index.ts') },
+    // Only reached for a file path, which an app on a phone never passes.
+    external: ['node:fs/promises', 'node:path'],
+    supported: { 'dynamic-import': false },
+    plugins: [virtual],
+  });
+  const code = bundled.outputFiles[0]!.text;
+  if (engine === 'quickjs') return `var console = { log: print, warn: print, error: print };\n${code}`;
+  const babel = require('@babel/core') as { transformSync(code: string, options: object): { code?: string | null } | null };
+  const lowered = babel.transformSync(code, {
+    babelrc: false, configFile: false, sourceType: 'script', compact: true,
+    // enableBabelRuntime: false inlines Babel's helpers, which Metro would otherwise resolve from @babel/runtime.
+    presets: [[require.resolve('@react-native/babel-preset'), { enableBabelRuntime: false }]],
+  });
+  // React Native gives every app a console; the Hermes CLI has print.
+  return `var console = { log: print, warn: print, error: print };\n${lowered!.code}`;
+}
+
+/** Runs a script in Hermes (Promises and microtasks on, as in React Native) and returns what it printed. */
+export async function runInHermes(script: string, timeoutMs = 300_000): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'minnow-hermes-'));
+  try {
+    const file = path.join(dir, 'app.js');
+    writeFileSync(file, script);
+    const { stdout } = await promisify(execFile)(hermesBinary(), ['-Xes6-promise', '-Xmicrotask-queue', '-w', file], { timeout: timeoutMs, maxBuffer: 64 << 20 });
+    return stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a script in QuickJS: no WebAssembly, no crypto, no TextEncoder in sight of the code, and
+ * print() for its output. Pending jobs (the Promises) run until none are left.
+ */
+export async function runInQuickJS(script: string): Promise<string> {
+  const { getQuickJS } = await import('quickjs-emscripten');
+  const vm = (await getQuickJS()).newContext();
+  const printed: string[] = [];
+  try {
+    vm.newFunction('print', (...args) => { printed.push(args.map((a) => vm.getString(a)).join(' ')); }).consume((f) => vm.setProp(vm.global, 'print', f));
+    vm.unwrapResult(vm.evalCode(script, 'app.js')).dispose();
+    while (vm.unwrapResult(vm.runtime.executePendingJobs()) > 0);
+    return printed.map((line) => `${line}\n`).join('');
+  } finally {
+    vm.dispose();
+  }
+}
