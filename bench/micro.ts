@@ -1,8 +1,10 @@
 // minnow/micro's latency against onnxruntime-web (wasm) and onnxruntime-node, batch 1, one thread,
 // in one run: the spam, Fashion-MNIST and Moby Dick students (their presets, one training step each:
 // the weights do not change the cost), fp32 and compressed. Classifiers: p50 of classify(); the LM:
-// milliseconds per generated token with the KV cache.
-//   npx tsx bench/micro.ts [--runs 200]
+// milliseconds per generated token with the KV cache. Then micro in Hermes (hermes-engine-cli 0.12,
+// lowered as React Native does) and QuickJS (quickjs-emscripten), timed inside them
+// (bench/engines/micro-app.ts), and micro's memory per student (model.info.memory).
+//   npx tsx bench/micro.ts [--runs 200] [--engine-samples 5]
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,8 +17,9 @@ import { loadDataset } from '../src/data/datasets.js';
 import { loadModel, type Model, type OrtLike } from '../runtime/index.js';
 import { microOrt } from '../runtime/micro/index.js';
 import { STUDENT_PRESETS } from '../student/distill.js';
+import { bundleApp, runInHermes, runInQuickJS } from '../examples/hermes/engines.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, 'engine-samples': { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
 ortWeb.env.wasm.numThreads = 1;
 const EXECUTORS: [string, OrtLike, Record<string, unknown>][] = [
@@ -37,6 +40,7 @@ function compressed(file: string, quantize: 'int8' | 'int4'): string {
   return out;
 }
 
+const kb = (bytes: number) => Math.round(bytes / 1024);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timeIt(f: () => Promise<unknown>, n: number): Promise<number> {
@@ -58,19 +62,22 @@ const image = loadDataset('fashion-mnist', 'image', { limit: 8 });
 const pixels = image.task === 'image' ? image.splits.test[0]!.pixels : [];
 const [spamDir, mnistDir, mobyDir] = [await student('classify', 'spam'), await student('image', 'fashion-mnist'), await student('lm', 'moby-dick')];
 const spam = path.join(spamDir, 'model.onnx'), mnist = path.join(mnistDir, 'model.onnx');
-const cases: [string, string, (m: Model) => Promise<unknown>][] = [
-  ['spam student-tiny fp32, classify p50 ms', spam, (m) => m.classify(mail)],
-  ['spam int8', compressed(spam, 'int8'), (m) => m.classify(mail)],
-  ['spam int4', compressed(spam, 'int4'), (m) => m.classify(mail)],
-  ['fashion-mnist student-image fp32, classify p50 ms', mnist, (m) => m.classify(pixels)],
-  ['fashion-mnist int8', compressed(mnist, 'int8'), (m) => m.classify(pixels)],
+// [row, file, what is timed, the engine app's name for it]
+const cases: [string, string, (m: Model) => Promise<unknown>, string][] = [
+  ['spam student-tiny fp32, classify p50 ms', spam, (m) => m.classify(mail), 'spam'],
+  ['spam int8', compressed(spam, 'int8'), (m) => m.classify(mail), 'spam int8'],
+  ['spam int4', compressed(spam, 'int4'), (m) => m.classify(mail), 'spam int4'],
+  ['fashion-mnist student-image fp32, classify p50 ms', mnist, (m) => m.classify(pixels), 'mnist'],
+  ['fashion-mnist int8', compressed(mnist, 'int8'), (m) => m.classify(pixels), 'mnist int8'],
 ];
 const results: Record<string, Record<string, number>> = {};
+const memory: Record<string, { weights_kb: number; peak_activations_kb: number }> = {};
 for (const [name, file, f] of cases) {
   results[name] = {};
   for (const [exec, ort, extra] of EXECUTORS) {
     const model = await loadModel(file, { ort, truncation: 'right', ...extra });
     results[name]![exec] = Number((await timeIt(() => f(model), runs)).toFixed(3));
+    if (model.info.memory) memory[name] = { weights_kb: kb(model.info.memory.weights), peak_activations_kb: kb(model.info.memory.peakActivations) };
     await model.dispose();
   }
 }
@@ -82,7 +89,21 @@ for (const [exec, ort, extra] of EXECUTORS) {
   const times = [];
   for (let i = 0; i < 3; i++) times.push(await perToken(model));
   results[lm]![exec] = Number(median(times).toFixed(3));
+  if (model.info.memory) memory[lm] = { weights_kb: kb(model.info.memory.weights), peak_activations_kb: kb(model.info.memory.peakActivations) };
   await model.dispose();
 }
+
+// The same students in Hermes and QuickJS, timed by the engine itself.
+const modules: Record<string, Uint8Array | string> = { 'model:moby decoder': readFileSync(path.join(mobyDir, 'decoder.onnx')) };
+for (const [, file, , app] of cases) modules[`model:${app}`] = readFileSync(file);
+modules.inputs = JSON.stringify({ mail, pixels: Array.from(pixels), prompt: 'Call me Ishmael. Some years ago', samples: Number(values['engine-samples']) });
+const entry = path.join(path.dirname(new URL(import.meta.url).pathname), 'engines/micro-app.ts');
+for (const [engine, run] of [['Hermes', runInHermes], ['QuickJS', runInQuickJS]] as const) {
+  const printed = await run(await bundleApp(entry, modules, engine === 'Hermes' ? 'hermes' : 'quickjs'));
+  const got = JSON.parse(printed.trim().split('\n').pop()!) as Record<string, number> & { error?: string };
+  if (got.error) throw new Error(`${engine}: ${got.error}`);
+  for (const [name, , , app] of cases) results[name]![`micro in ${engine}`] = Number(got[app]!.toFixed(2));
+  results[lm]![`micro in ${engine}`] = Number(got['moby decoder']!.toFixed(2));
+}
 for (const row of Object.values(results)) row['micro / wasm'] = Number((row.micro! / row['onnxruntime-web (wasm)']!).toFixed(2));
-console.log(JSON.stringify({ date: new Date().toISOString().slice(0, 10), runs, threads: 1, batch: 1, results }, null, 2));
+console.log(JSON.stringify({ date: new Date().toISOString().slice(0, 10), runs, threads: 1, batch: 1, results, micro_memory: memory }, null, 2));

@@ -65,6 +65,22 @@ export const FLOAT_LOOPS: Record<string, [FloatLoop, FloatLoop]> = {
   ],
 };
 
+/** o = x op y[row] for rows of `inner` values: y one value per row (a [..., n, 1] mask or scale). */
+type RowLoop = (x: Float32Array, y: Float32Array, o: Float32Array, inner: number) => void;
+const ROW_LOOPS: Record<string, RowLoop> = {
+  Add: (x, y, o, inner) => { for (let r = 0, at = 0; at < o.length; r++) { const v = y[r]!; for (const end = at + inner; at < end; at++) o[at] = x[at]! + v; } },
+  Mul: (x, y, o, inner) => { for (let r = 0, at = 0; at < o.length; r++) { const v = y[r]!; for (const end = at + inner; at < end; at++) o[at] = x[at]! * v; } },
+};
+
+/** How many trailing values of `out` each value of a tensor of `dims` covers (its dims being out's with trailing ones), or -1. */
+function rowOf(dims: readonly number[], out: readonly number[]): number {
+  const pad = out.length - dims.length;
+  let inner = 1, d = out.length - 1;
+  for (; d >= pad && dims[d - pad] === 1 && out[d] !== 1; d--) inner *= out[d]!;
+  for (let i = 0; i <= d; i++) if ((i < pad ? 1 : dims[i - pad]) !== out[i]) return -1;
+  return inner > 1 ? inner : -1;
+}
+
 /**
  * A binary op over two tensors broadcast together, into a tensor of `type` (default: a's). Float32
  * with one operand repeating over the other takes the op's own loop; anything else (int64 shape
@@ -81,6 +97,8 @@ function binary(name: string, f: (x: Num, y: Num) => Num, type?: MicroType): Ker
       const rb = a!.size === n ? repeatOf(b!.dims, dims) : -1, ra = b!.size === n ? repeatOf(a!.dims, dims) : -1;
       if (rb > 0) { floats[0](x, y, o, rb); return [out]; }
       if (ra > 0) { floats[1](y, x, o, ra); return [out]; }
+      const rows = ROW_LOOPS[name], inner = rows && a!.size === n ? rowOf(b!.dims, dims) : -1;
+      if (inner > 0) { rows!(x, y, o, inner); return [out]; }
     }
     general(a!.data as ArrayLike<Num>, b!.data as ArrayLike<Num>, out.data as unknown as Num[], broadcastIndex(a!.dims, dims), broadcastIndex(b!.dims, dims));
     return [out];

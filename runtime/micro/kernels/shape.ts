@@ -64,11 +64,17 @@ function concat(parts: MicroTensor[], axis: number): MicroTensor {
   for (let o = 0, at = 0; o < outer; o++) {
     for (const p of parts) {
       const n = p.dims[axis]! * inner;
-      dst.set((p.data as unknown as { subarray(a: number, b: number): ArrayLike<number> }).subarray(o * n, (o + 1) * n), at);
+      // Short runs (an int4 table's nibbles, one value each) by a loop: a subarray and set() apiece cost far more.
+      if (n < 16 && out.type === 'float32') copyFloats(p.data as Float32Array, o * n, out.data as Float32Array, at, n);
+      else dst.set((p.data as unknown as { subarray(a: number, b: number): ArrayLike<number> }).subarray(o * n, (o + 1) * n), at);
       at += n;
     }
   }
   return out;
+}
+
+function copyFloats(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }
 
 function gather([data, indices]: (MicroTensor | undefined)[], axis: number): MicroTensor {
