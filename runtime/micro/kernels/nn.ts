@@ -44,17 +44,33 @@ const reduceSum: Kernel = ([x, axesInput], node) => {
   const keep = intAttr(node, 'keepdims', 1) === 1;
   const kept = x!.dims.map((d, i) => (axes.has(i) ? 1 : d));
   const out = zeros(x!.type, kept);
-  const o = out.data as Float32Array, v = x!.data as Float32Array;
+  const [first, last] = [Math.min(...axes), Math.max(...axes)];
+  if (x!.type === 'float32' && last - first + 1 === axes.size) {
+    // One run of axes (a mean pool over positions): rows of `inner` values summed, no index arithmetic.
+    sumRows(x!.data as Float32Array, out.data as Float32Array, sizeOf(x!.dims.slice(0, first)), sizeOf(x!.dims.slice(first, last + 1)), sizeOf(x!.dims.slice(last + 1)));
+  } else {
+    sumAxes(x!, axes, kept, out.data as Float32Array);
+  }
+  return [new MicroTensor(out.type, out.data, keep ? kept : x!.dims.filter((_, i) => !axes.has(i)))];
+};
+
+function sumRows(v: Float32Array, o: Float32Array, outer: number, along: number, inner: number): void {
+  for (let b = 0, at = 0; b < outer; b++) {
+    for (let r = 0; r < along; r++) for (let i = 0; i < inner; i++, at++) o[b * inner + i] = o[b * inner + i]! + v[at]!;
+  }
+}
+
+function sumAxes(x: MicroTensor, axes: Set<number>, kept: number[], o: Float32Array): void {
+  const rank = x.dims.length, v = x.data as Float32Array;
   const strides = kept.map((_, i) => sizeOf(kept.slice(i + 1)));
   const pos = new Array<number>(rank).fill(0);
   for (let i = 0; i < v.length; i++) {
     let at = 0;
     for (let d = 0; d < rank; d++) if (!axes.has(d)) at += pos[d]! * strides[d]!;
     o[at] = o[at]! + v[i]!;
-    for (let d = rank - 1; d >= 0 && ++pos[d]! === x!.dims[d]!; d--) pos[d] = 0;
+    for (let d = rank - 1; d >= 0 && ++pos[d]! === x.dims[d]!; d--) pos[d] = 0;
   }
-  return [new MicroTensor(out.type, out.data, keep ? kept : x!.dims.filter((_, i) => !axes.has(i)))];
-};
+}
 
 interface Window { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; oh: number; ow: number }
 
@@ -93,17 +109,20 @@ const conv: Kernel = (inputs, node) => {
 
 /** The windows over cg channels of x from `at`, one column per output position (im2col). */
 function unroll(x: Float32Array, at: number, cg: number, h: number, w: number, win: Window, cols: Float32Array): void {
-  const plane = win.oh * win.ow;
-  for (let ch = 0, row = 0; ch < cg; ch++) {
+  const { oh, ow, sh, sw, ph, pw } = win;
+  for (let ch = 0, to = 0; ch < cg; ch++) {
     for (let i = 0; i < win.kh; i++) {
-      for (let j = 0; j < win.kw; j++, row++) {
-        let to = row * plane;
-        for (let y = 0; y < win.oh; y++) {
-          const yi = y * win.sh - win.ph + i, inside = yi >= 0 && yi < h, from = at + (ch * h + yi) * w;
-          for (let xo = 0; xo < win.ow; xo++) {
-            const xj = xo * win.sw - win.pw + j;
-            cols[to++] = inside && xj >= 0 && xj < w ? x[from + xj]! : 0;
-          }
+      for (let j = 0; j < win.kw; j++) {
+        // The output columns whose window column j lands inside the image: zeros either side.
+        const lo = Math.min(ow, Math.max(0, Math.ceil((pw - j) / sw))), hi = Math.max(lo, Math.min(ow, Math.floor((w - 1 + pw - j) / sw) + 1));
+        for (let y = 0; y < oh; y++) {
+          const yi = y * sh - ph + i;
+          if (yi < 0 || yi >= h) { cols.fill(0, to, to + ow); to += ow; continue; }
+          const from = at + (ch * h + yi) * w - pw + j;
+          let xo = 0;
+          for (; xo < lo; xo++) cols[to++] = 0;
+          for (; xo < hi; xo++) cols[to++] = x[from + xo * sw]!;
+          for (; xo < ow; xo++) cols[to++] = 0;
         }
       }
     }
@@ -121,19 +140,17 @@ const maxPool: Kernel = ([x], node) => {
   const win = windowOf(node, h, w, intsAttr(node, 'kernel_shape')!);
   const out = zeros('float32', [n, c, win.oh, win.ow]);
   const xv = x!.data as Float32Array, o = out.data as Float32Array;
-  for (let p = 0; p < n * c; p++) {
+  for (let p = 0, to = 0; p < n * c; p++) {
     for (let y = 0; y < win.oh; y++) {
-      for (let xo = 0; xo < win.ow; xo++) {
+      // The window's rows and columns inside the image (padding never wins a max).
+      const top = y * win.sh - win.ph, rows0 = Math.max(0, top), rows1 = Math.min(h, top + win.kh);
+      for (let xo = 0; xo < win.ow; xo++, to++) {
+        const left = xo * win.sw - win.pw, cols0 = Math.max(0, left), cols1 = Math.min(w, left + win.kw);
         let best = -Infinity;
-        for (let i = 0; i < win.kh; i++) {
-          const yi = y * win.sh - win.ph + i;
-          if (yi < 0 || yi >= h) continue;
-          for (let j = 0; j < win.kw; j++) {
-            const xj = xo * win.sw - win.pw + j;
-            if (xj >= 0 && xj < w) best = Math.max(best, xv[p * h * w + yi * w + xj]!);
-          }
+        for (let yi = rows0; yi < rows1; yi++) {
+          for (let at = (p * h + yi) * w + cols0, end = at + cols1 - cols0; at < end; at++) if (xv[at]! > best) best = xv[at]!;
         }
-        o[(p * win.oh + y) * win.ow + xo] = best;
+        o[to] = best;
       }
     }
   }
