@@ -49,20 +49,11 @@ type FloatLoop = (x: Float32Array, y: Float32Array, o: Float32Array, block: numb
  * for every closure made at the same place in the source, so a loop made by a factory for each op
  * calls its op through a shared, polymorphic site: 3x slower once it has run two ops (measured).
  */
-const addLoop: FloatLoop = (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! + y[j]!; };
-const mulLoop: FloatLoop = (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! * y[j]!; };
-export const FLOAT_LOOPS: Record<string, [FloatLoop, FloatLoop]> = {
-  // [x op y, y op x], each with y the repeated operand (the same loop where the op commutes).
-  Add: [addLoop, addLoop],
-  Sub: [
-    (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! - y[j]!; },
-    (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = y[j]! - x[at + j]!; },
-  ],
-  Mul: [mulLoop, mulLoop],
-  Div: [
-    (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! / y[j]!; },
-    (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = y[j]! / x[at + j]!; },
-  ],
+export const FLOAT_LOOPS: Record<string, FloatLoop> = {
+  Add: (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! + y[j]!; },
+  Sub: (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! - y[j]!; },
+  Mul: (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! * y[j]!; },
+  Div: (x, y, o, block) => { for (let at = 0; at < o.length; at += block) for (let j = 0; j < block; j++) o[at + j] = x[at + j]! / y[j]!; },
 };
 
 /** o = x op y[row] for rows of `inner` values: y one value per row (a [..., n, 1] mask or scale). */
@@ -95,8 +86,9 @@ function binary(name: string, f: (x: Num, y: Num) => Num, type?: MicroType): Ker
     if (floats && a!.type === 'float32' && b!.type === 'float32' && out.type === 'float32') {
       const x = a!.data as Float32Array, y = b!.data as Float32Array, o = out.data as Float32Array;
       const rb = a!.size === n ? repeatOf(b!.dims, dims) : -1, ra = b!.size === n ? repeatOf(a!.dims, dims) : -1;
-      if (rb > 0) { floats[0](x, y, o, rb); return [out]; }
-      if (ra > 0) { floats[1](y, x, o, ra); return [out]; }
+      if (rb > 0) { floats(x, y, o, rb); return [out]; }
+      // The repeated operand first: Add and Mul commute; Sub and Div (1 - mask) take the general loop.
+      if (ra > 0 && (name === 'Add' || name === 'Mul')) { floats(y, x, o, ra); return [out]; }
       const rows = ROW_LOOPS[name], inner = rows && a!.size === n ? rowOf(b!.dims, dims) : -1;
       if (inner > 0) { rows!(x, y, o, inner); return [out]; }
     }

@@ -13,7 +13,7 @@ export function applyStep(out: MicroTensor, step: Step, inputs: (MicroTensor | u
   const y = inputs[step.input]!, n = lastDim(out);
   const repeats = y.type === 'float32' && y.dims.length <= out.dims.length && (y.size === 1 || (y.size === n && lastDim(y) === n));
   if (!repeats) return ELEMENTWISE[step.op]!([out, y], node)[0]!;
-  FLOAT_LOOPS[step.op]![0](v, y.data as Float32Array, v, y.size);
+  FLOAT_LOOPS[step.op]!(v, y.data as Float32Array, v, y.size);
   return out;
 }
 
