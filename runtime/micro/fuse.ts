@@ -41,28 +41,22 @@ export function fuse(graph: MicroGraph): MicroNode[] {
 /** What folding `node` (which reads the chain's `value`) adds to the product: a step, 'none', or undefined where it cannot fold. */
 function stepOf(node: MicroNode, value: string, fused: MicroNode): Step | 'none' | undefined {
   if (node.outputs.length !== 1) return undefined;
-  const atStart = fused.epilogue!.length === 0;
+  if (node.op === 'Identity') return 'none';
+  // An integer product takes its Cast to float32 first, and nothing before it.
+  if (fused.op === 'MatMulInteger' && !fused.castToFloat) {
+    if (node.op !== 'Cast' || node.attrs.to !== FLOAT || fused.epilogue!.length) return undefined;
+    fused.castToFloat = true;
+    return 'none';
+  }
   switch (node.op) {
-    case 'Identity': return 'none';
-    case 'Cast':
-      // Only the Cast of an integer product to float32, before any other step.
-      if (fused.op !== 'MatMulInteger' || !atStart || fused.castToFloat || node.attrs.to !== FLOAT) return undefined;
-      fused.castToFloat = true;
-      return 'none';
     case 'Add': case 'Mul': {
-      if (fused.op === 'MatMulInteger' && !fused.castToFloat) return undefined;
       const [x, y] = node.inputs;
       if (node.inputs.length !== 2 || x === y) return undefined;
-      const other = x === value ? y! : x!;
-      fused.inputs = [...fused.inputs, other];
+      fused.inputs = [...fused.inputs, x === value ? y! : x!];
       return { op: node.op, input: fused.inputs.length - 1 };
     }
-    case 'Gelu': case 'Relu':
-      if (fused.op === 'MatMulInteger' && !fused.castToFloat) return undefined;
-      return { op: node.op, tanh: node.attrs.approximate === 'tanh' };
-    case 'Softmax':
-      if (fused.op === 'MatMulInteger' && !fused.castToFloat) return undefined;
-      return { op: 'Softmax' };
+    case 'Gelu': case 'Relu': return { op: node.op, tanh: node.attrs.approximate === 'tanh' };
+    case 'Softmax': return { op: 'Softmax' };
     default: return undefined;
   }
 }

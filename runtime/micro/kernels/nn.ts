@@ -42,33 +42,19 @@ const reduceSum: Kernel = ([x, axesInput], node) => {
   const listed = axesInput ? numbers(axesInput) : [];
   const axes = new Set((listed.length ? listed : x!.dims.map((_, i) => i)).map((a) => axisOf(a, rank)));
   const keep = intAttr(node, 'keepdims', 1) === 1;
-  const kept = x!.dims.map((d, i) => (axes.has(i) ? 1 : d));
-  const out = zeros(x!.type, kept);
-  const [first, last] = [Math.min(...axes), Math.max(...axes)];
-  if (x!.type === 'float32' && last - first + 1 === axes.size) {
-    // One run of axes (a mean pool over positions): rows of `inner` values summed, no index arithmetic.
-    sumRows(x!.data as Float32Array, out.data as Float32Array, sizeOf(x!.dims.slice(0, first)), sizeOf(x!.dims.slice(first, last + 1)), sizeOf(x!.dims.slice(last + 1)));
-  } else {
-    sumAxes(x!, axes, kept, out.data as Float32Array);
+  // One axis at a time, the last first: each a sum of rows, with no index arithmetic.
+  let t = x!;
+  for (const axis of [...axes].sort((a, b) => b - a)) {
+    const out = zeros(t.type, t.dims.map((d, i) => (i === axis ? 1 : d)));
+    sumRows(t.data as Float32Array, out.data as Float32Array, sizeOf(t.dims.slice(0, axis)), t.dims[axis]!, sizeOf(t.dims.slice(axis + 1)));
+    t = out;
   }
-  return [new MicroTensor(out.type, out.data, keep ? kept : x!.dims.filter((_, i) => !axes.has(i)))];
+  return [new MicroTensor(t.type, t.data, keep ? t.dims : x!.dims.filter((_, i) => !axes.has(i)))];
 };
 
 function sumRows(v: Float32Array, o: Float32Array, outer: number, along: number, inner: number): void {
   for (let b = 0, at = 0; b < outer; b++) {
     for (let r = 0; r < along; r++) for (let i = 0; i < inner; i++, at++) o[b * inner + i] = o[b * inner + i]! + v[at]!;
-  }
-}
-
-function sumAxes(x: MicroTensor, axes: Set<number>, kept: number[], o: Float32Array): void {
-  const rank = x.dims.length, v = x.data as Float32Array;
-  const strides = kept.map((_, i) => sizeOf(kept.slice(i + 1)));
-  const pos = new Array<number>(rank).fill(0);
-  for (let i = 0; i < v.length; i++) {
-    let at = 0;
-    for (let d = 0; d < rank; d++) if (!axes.has(d)) at += pos[d]! * strides[d]!;
-    o[at] = o[at]! + v[i]!;
-    for (let d = rank - 1; d >= 0 && ++pos[d]! === x.dims[d]!; d--) pos[d] = 0;
   }
 }
 
