@@ -3,7 +3,7 @@
 // are made once, and a run walks the nodes in their (topological) order, dropping each value after
 // its last reader so that memory holds only what is live.
 import { readGraph, type MicroGraph, type MicroNode } from './graph.js';
-import { ArrayPool, WEIGHTS, usePool, type MicroTensor } from './tensor.js';
+import { ArrayPool, WEIGHTS, scratchBytes, usePool, type MicroTensor } from './tensor.js';
 import { ELEMENTWISE } from './kernels/elementwise.js';
 import { SHAPE } from './kernels/shape.js';
 import { MATMUL } from './kernels/matmul.js';
@@ -24,7 +24,7 @@ export class MicroError extends Error {
 export interface MicroMemory {
   /** The weights as micro keeps them: the file's tensors and those folded from them at load. */
   weights: number;
-  /** The most held at once by the values of a run (the pool's spare arrays included), over the runs so far. */
+  /** The most held at once by a run's values, the pool's spare arrays and the kernels' working arrays, over the runs so far. */
   peakActivations: number;
 }
 
@@ -82,8 +82,9 @@ export class MicroSession {
       });
     } finally {
       usePool(undefined);
+      this.pool.settle();
     }
-    this.peak = Math.max(this.peak, live.peak);
+    this.peak = Math.max(this.peak, live.peak + scratchBytes());
     return Object.fromEntries(this.outputNames.map((name) => [name, values.get(name)!]));
   }
 

@@ -35,22 +35,43 @@ export function sizeOf(dims: readonly number[]): number {
   return n;
 }
 
-/** Arrays freed by a run, by type and length, for the next node (or run) that needs one alike. */
+/**
+ * Arrays freed by a run, by type and length, for the next node (or run) that needs one alike. It
+ * takes back only arrays it made, and after each run lets go of the sizes that run did not use: a
+ * decoder's growing cache makes new sizes at every token.
+ */
 export class ArrayPool {
   private readonly free = new Map<string, MicroData[]>();
+  private readonly made = new WeakSet<object>();
+  private readonly used = new Set<string>();
   /** Bytes of the arrays waiting in the pool. */
   spareBytes = 0;
-  take(type: MicroType, n: number): MicroData | undefined {
-    const a = this.free.get(`${type}:${n}`)?.pop();
-    if (a) { (a as Float32Array).fill((a instanceof BigInt64Array ? 0n : 0) as number); this.spareBytes -= a.byteLength; }
+  take(type: MicroType, n: number): MicroData {
+    const key = `${type}:${n}`;
+    this.used.add(key);
+    const a = this.free.get(key)?.pop();
+    if (!a) { const fresh = new ARRAYS[type](n); this.made.add(fresh); return fresh; }
+    (a as Float32Array).fill((a instanceof BigInt64Array ? 0n : 0) as number);
+    this.spareBytes -= a.byteLength;
     return a;
   }
   give(type: MicroType, a: MicroData): void {
-    this.spareBytes += a.byteLength;
+    if (!this.made.has(a)) return;
     const key = `${type}:${a.length}`;
-    const list = this.free.get(key) ?? [];
-    list.push(a);
-    this.free.set(key, list);
+    this.used.add(key);
+    this.spareBytes += a.byteLength;
+    const list = this.free.get(key);
+    if (list) list.push(a);
+    else this.free.set(key, [a]);
+  }
+  /** At the end of a run: the sizes it did not use are let go. */
+  settle(): void {
+    for (const [key, list] of this.free) {
+      if (this.used.has(key)) continue;
+      for (const a of list) this.spareBytes -= a.byteLength;
+      this.free.delete(key);
+    }
+    this.used.clear();
   }
 }
 
@@ -60,7 +81,23 @@ export function usePool(p: ArrayPool | undefined): void { pool = p; }
 
 export function zeros(type: MicroType, dims: readonly number[]): MicroTensor {
   const n = sizeOf(dims);
-  return new MicroTensor(type, pool?.take(type, n) ?? new ARRAYS[type](n), dims);
+  return new MicroTensor(type, pool ? pool.take(type, n) : new ARRAYS[type](n), dims);
+}
+
+const kept = new Map<string, Float32Array | Float64Array>();
+
+/** A kernel's working array of at least `size` values, kept between nodes and runs (runs do not overlap). */
+export function scratch<T extends Float32Array | Float64Array>(name: string, size: number, make: new (n: number) => T): T {
+  let a = kept.get(name) as T | undefined;
+  if (!a || a.length < size) { a = new make(size); kept.set(name, a); }
+  return a;
+}
+
+/** Bytes of the kernels' working arrays (shared by every model). */
+export function scratchBytes(): number {
+  let n = 0;
+  for (const a of kept.values()) n += a.byteLength;
+  return n;
 }
 
 /**

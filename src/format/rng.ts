@@ -1,19 +1,25 @@
 // Seeded randomness. mulberry32 is small, fast and has a 32-bit state that checkpoints can store.
 
-/** A uniform [0, 1) generator from a 32-bit seed. */
+const STEP = 0x6d2b79f5;
+
+/** mulberry32's output for a state: a uniform [0, 1) value. */
+function mix(state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), state | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** A uniform [0, 1) generator from a 32-bit seed (without the class, so that a runtime bundle leaves Rng out). */
 export function mulberry32(seed: number): () => number {
-  const rng = new Rng(seed);
-  return () => rng.next();
+  let state = seed >>> 0;
+  return () => mix((state = (state + STEP) >>> 0));
 }
 
 export class Rng {
   state: number;
   constructor(seed: number) { this.state = seed >>> 0; }
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return mix((this.state = (this.state + STEP) >>> 0));
   }
   /** Standard normal (Box-Muller). */
   normal(): number {

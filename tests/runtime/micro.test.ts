@@ -69,6 +69,23 @@ describe('minnow/micro', () => {
     expect((await loadWithOrt(files.spam, { ort })).info.memory).toBeUndefined();
   });
 
+  it('holds no more memory after 300 runs than after 10, and lets a decoder\'s old cache sizes go', async () => {
+    const micro = await loadMicro(files['spam int8'], { truncation: 'right' });
+    for (let i = 0; i < 10; i++) await micro.classify(texts[i % texts.length]!);
+    const early = micro.info.memory!.peakActivations;
+    for (let i = 0; i < 290; i++) await micro.classify(texts[i % texts.length]!);
+    expect(micro.info.memory!.peakActivations).toBe(early);
+    // Every generated token makes new sizes (the cache grows); only the last run's are kept.
+    const lm = await loadMicro(files['moby decoder']);
+    const peaks: number[] = [];
+    for (const maxTokens of [8, 56]) {
+      for await (const _ of lm.generate('Call me Ishmael.', { maxTokens })) peaks.push(lm.info.memory!.peakActivations);
+    }
+    const growth = peaks[peaks.length - 1]! - peaks[7]!;
+    // 48 more tokens of a 1-layer dim-32 cache: a few KB of cache, far from 48 kept copies of it.
+    expect(growth).toBeLessThan(64 * 1024);
+  });
+
   it('folds at load what depends on weights only: a weight-only int8 matrix becomes float32, its int8 copy and scale dropped', async () => {
     const g = new Graph('fold');
     const x = g.input('x', 'float32', [2, 3]);

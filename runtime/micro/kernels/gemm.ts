@@ -2,6 +2,7 @@
 // int4 weights unpacked a panel at a time) and exact integer products of int8 values, two columns to
 // each float64. Every array is one type at each call site: V8 shares type feedback between closures
 // made at one place in the source, so each loop here is written once, for the types it takes.
+import { scratch } from '../tensor.js';
 
 /**
  * c[i][t] = sum over p of a[i][p] * b[p][t], for the m rows of a [m x k] (row-major at `ao`) and four
@@ -62,18 +63,12 @@ export function gemm(a: Float32Array, ao: number, b: Float32Array, bo: number, c
  * (int4): only one panel is ever unpacked.
  */
 export function gemmPanels(a: Float32Array, m: number, k: number, n: number, c: Float32Array, panel: (j: number, into: Float32Array) => void): void {
-  const into = scratch(k * 4);
+  const into = scratch('panel', k * 4, Float32Array);
   for (let j = 0; j < n; j += 4) {
     panel(j, into);
     if (j + 4 <= n) panel4(a, 0, m, k, into, 0, 4, c, j, n);
     else for (let t = j; t < n; t++) column(a, 0, m, k, into, t - j, 4, c, t, n);
   }
-}
-
-let shared = new Float32Array(0);
-function scratch(size: number): Float32Array {
-  if (shared.length < size) shared = new Float32Array(size);
-  return shared;
 }
 
 /** Two integer columns in one float64: the low one, plus the high one times 2^26. */

@@ -2,7 +2,7 @@
 // dynamic quantization exports (DynamicQuantizeLinear + MatMulInteger, exact integer dot products),
 // and int4 weights (com.microsoft MatMulNBits), unpacked a panel of four columns at a time. Each
 // takes the epilogue that fuse.ts gives it (bias, scale, activation, softmax), applied in place.
-import { MicroTensor, WEIGHTS, lastDim, offsets, zeros } from '../tensor.js';
+import { MicroTensor, WEIGHTS, lastDim, offsets, scratch, zeros } from '../tensor.js';
 import { broadcastDims } from './elementwise.js';
 import { PAIR_DEPTH, gemm, gemmPairs, gemmPanels, pairColumns } from './gemm.js';
 import { applyStep, finish } from './epilogue.js';
@@ -49,12 +49,10 @@ function roundEven(x: number): number {
   return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
 }
 
-let rowsArray = new Float32Array(0);
 /** a's uint8 or int8 values less its zero point, as float32 (exact: |v| <= 255), in an array kept between products. */
 function centredRows(a: MicroTensor, zp: MicroTensor | undefined): Float32Array {
   const v = a.data as Uint8Array | Int8Array, z = zp ? Number(zp.data[0]) : 0;
-  if (rowsArray.length < v.length) rowsArray = new Float32Array(v.length);
-  const out = rowsArray;
+  const out = scratch('rows', v.length, Float32Array);
   for (let i = 0; i < v.length; i++) out[i] = v[i]! - z;
   return out;
 }
@@ -91,11 +89,9 @@ function matMulInteger([a, b, azp, bzp]: (MicroTensor | undefined)[], toFloat: b
   return out;
 }
 
-let sumsArray = new Float64Array(0);
-/** The exact sums of one product, zeroed (kept between products: runs do not overlap). */
+/** The exact sums of one product, zeroed. */
 function scratchSums(size: number): Float64Array {
-  if (sumsArray.length < size) sumsArray = new Float64Array(size);
-  const sums = sumsArray.subarray(0, size);
+  const sums = scratch('sums', size, Float64Array).subarray(0, size);
   sums.fill(0);
   return sums;
 }

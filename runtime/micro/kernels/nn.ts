@@ -1,6 +1,6 @@
 // The neural-network ops of minnow's students: layer normalization, softmax and sums over an axis,
 // and the convolutions and max pooling of the image students (NCHW, 2-D).
-import { MicroTensor, lastDim, numbers, sizeOf, zeros } from '../tensor.js';
+import { MicroTensor, lastDim, numbers, scratch, sizeOf, zeros } from '../tensor.js';
 import { axisOf, intAttr, intsAttr, type Kernel } from './kernel.js';
 import { gemm } from './gemm.js';
 import { finish, softmaxRows } from './epilogue.js';
@@ -82,7 +82,7 @@ const conv: Kernel = (inputs, node) => {
   const depth = cg * win.kh * win.kw, plane = win.oh * win.ow;
   const out = zeros('float32', [n, m, win.oh, win.ow]);
   const xv = x!.data as Float32Array, bv = bias?.data as Float32Array | undefined, o = out.data as Float32Array;
-  const cols = columns(depth * plane);
+  const cols = scratch('columns', depth * plane, Float32Array);
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < group; g++) {
       unroll(xv, (b * c + g * cg) * h * w, cg, h, w, win, cols);
@@ -113,12 +113,6 @@ function unroll(x: Float32Array, at: number, cg: number, h: number, w: number, w
       }
     }
   }
-}
-
-let colsArray = new Float32Array(0);
-function columns(size: number): Float32Array {
-  if (colsArray.length < size) colsArray = new Float32Array(size);
-  return colsArray;
 }
 
 const maxPool: Kernel = ([x], node) => {
