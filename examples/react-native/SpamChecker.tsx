@@ -2,6 +2,8 @@
 // CI: it needs a device or simulator). Install: npm i onnxruntime-react-native minnow
 // Ship the model in the app bundle (or download it once; loadModel caches nothing on phones, so
 // keep the bytes yourself) and pass the ONNX Runtime module the app already uses.
+// With no native module at all (Expo Go, or no onnxruntime-react-native): import loadModel from
+// 'minnow/micro' instead and drop `ort`. examples/hermes/ runs that path in Hermes, as CI does.
 import React, { useEffect, useState } from 'react';
 import { Button, Text, TextInput, View } from 'react-native';
 import * as ort from 'onnxruntime-react-native';

@@ -15,7 +15,7 @@ const LIMITS: Record<string, (node: MicroNode, graph: MicroGraph) => string | un
   Reshape: (n) => (is(n, 'allowzero', undefined, 0) ? 'allowzero 1' : undefined),
   Constant: (n) => (n.attrs.value === undefined ? 'a value other than a tensor (value_int, value_floats, ...)' : undefined),
   Max: (n) => (n.inputs.length !== 2 ? `${n.inputs.length} inputs (two only)` : undefined),
-  MatMulNBits: (n) => (n.inputs[4] ? 'a g_idx input' : is(n, 'bits', undefined, 4) ? `${String(n.attrs.bits)} bits (4 only)` : undefined),
+  MatMulNBits: (n, g) => (n.inputs[4] ? 'a g_idx input' : is(n, 'bits', undefined, 4) ? `${String(n.attrs.bits)} bits (4 only)` : (g.initializers.get(n.inputs[3] ?? '')?.type ?? 'uint8') !== 'uint8' ? 'float zero points' : undefined),
   Softmax: (n) => (is(n, 'axis', undefined, -1) ? 'an axis other than the last (-1)' : undefined),
   ReduceSum: (n) => (is(n, 'noop_with_empty_axes', undefined, 0) ? 'noop_with_empty_axes 1' : undefined),
 };
@@ -26,13 +26,14 @@ function twoD(n: MicroNode): string | undefined {
 }
 
 export function unsupported(graph: MicroGraph, known: (op: string) => boolean): string | undefined {
-  if (graph.opset < 13) return `the model uses ONNX opset ${graph.opset}; minnow/micro runs opset 13 and later (re-export it, or run it with minnow/runtime and ONNX Runtime)`;
+  const instead = 'run this model with minnow/runtime and ONNX Runtime';
+  if (graph.opset < 13) return `the model uses ONNX opset ${graph.opset}; minnow/micro runs opset 13 and later (re-export it, or ${instead})`;
   for (const node of graph.nodes) {
     const domainOk = MICROSOFT.has(node.op) ? node.domain === 'com.microsoft' : node.domain === '' || node.domain === 'ai.onnx';
     const where = `op ${node.domain ? `${node.domain}.` : ''}${node.op} (node '${node.name}')`;
-    if (!known(node.op) || !domainOk) return `${where} is not supported by minnow/micro; run this model with minnow/runtime and ONNX Runtime`;
+    if (!known(node.op) || !domainOk) return `${where} is not supported by minnow/micro; ${instead}`;
     const limit = LIMITS[node.op]?.(node, graph);
-    if (limit) return `${where} has ${limit}, which minnow/micro does not compute; run this model with minnow/runtime and ONNX Runtime`;
+    if (limit) return `${where} has ${limit}, which minnow/micro does not compute; ${instead}`;
   }
   return undefined;
 }

@@ -21,7 +21,8 @@ export function fuse(graph: MicroGraph): MicroNode[] {
     let value = node.outputs[0]!, last = node;
     for (;;) {
       const next = readers.get(value);
-      if (outputs.has(value) || next?.length !== 1) break;
+      // A node another product's chain took (Add(MatMul, MatMul)) stays there: the other product runs alone.
+      if (outputs.has(value) || next?.length !== 1 || folded.has(next[0]!)) break;
       const step = stepOf(next[0]!, value, fused);
       if (!step) break;
       if (step !== 'none') fused.epilogue!.push(step);

@@ -3,7 +3,7 @@
 // are made once, and a run walks the nodes in their (topological) order, dropping each value after
 // its last reader so that memory holds only what is live.
 import { readGraph, type MicroGraph, type MicroNode } from './graph.js';
-import { ArrayPool, WEIGHTS, scratchBytes, usePool, type MicroTensor } from './tensor.js';
+import { ArrayPool, WEIGHTS, usePool, type MicroTensor } from './tensor.js';
 import { ELEMENTWISE } from './kernels/elementwise.js';
 import { SHAPE } from './kernels/shape.js';
 import { MATMUL } from './kernels/matmul.js';
@@ -24,7 +24,7 @@ export class MicroError extends Error {
 export interface MicroMemory {
   /** The weights as micro keeps them: the file's tensors and those folded from them at load. */
   weights: number;
-  /** The most held at once by a run's values, the pool's spare arrays and the kernels' working arrays, over the runs so far. */
+  /** The most held at once by a run's values and the pool's spare arrays, over the runs so far. */
   peakActivations: number;
 }
 
@@ -84,7 +84,7 @@ export class MicroSession {
       usePool(undefined);
       this.pool.settle();
     }
-    this.peak = Math.max(this.peak, live.peak + scratchBytes());
+    this.peak = Math.max(this.peak, live.peak);
     return Object.fromEntries(this.outputNames.map((name) => [name, values.get(name)!]));
   }
 
@@ -127,7 +127,12 @@ class LiveArrays {
 function foldConstants(nodes: MicroNode[], constants: Map<string, MicroTensor>, outputs: string[]): MicroNode[] {
   const left = nodes.filter((node) => {
     if (!node.inputs.every((name) => !name || constants.has(name))) return true;
-    const values = KERNELS[node.op]!(node.inputs.map((name) => (name ? constants.get(name) : undefined)), node);
+    let values: MicroTensor[];
+    try {
+      values = KERNELS[node.op]!(node.inputs.map((name) => (name ? constants.get(name) : undefined)), node);
+    } catch (err) {
+      throw new MicroError(`${node.op} node '${node.name}', on the model's weights at load: ${(err as Error).message}`);
+    }
     node.outputs.forEach((name, j) => { if (name && values[j]) constants.set(name, values[j]!); });
     return false;
   });

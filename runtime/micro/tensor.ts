@@ -86,19 +86,16 @@ export function zeros(type: MicroType, dims: readonly number[]): MicroTensor {
 
 const kept = new Map<string, Float32Array | Float64Array>();
 
-/** A kernel's working array of at least `size` values, kept between nodes and runs (runs do not overlap). */
+/**
+ * A kernel's working array of at least `size` values, kept between nodes and runs (runs do not
+ * overlap) and shared by every model: not counted in a session's memory.
+ */
 export function scratch<T extends Float32Array | Float64Array>(name: string, size: number, make: new (n: number) => T): T {
   let a = kept.get(name) as T | undefined;
   if (!a || a.length < size) { a = new make(size); kept.set(name, a); }
   return a;
 }
 
-/** Bytes of the kernels' working arrays (shared by every model). */
-export function scratchBytes(): number {
-  let n = 0;
-  for (const a of kept.values()) n += a.byteLength;
-  return n;
-}
 
 /**
  * For each index of a tensor of dims `out`, walked in row-major order, the offset into a source

@@ -35,15 +35,19 @@ function toBase64(bytes: Uint8Array): string {
 
 /** The deflate stream of a gzip member (RFC 1952) inflated: its header's optional fields skipped, its size read from the trailer. */
 export function gunzip(bytes: Uint8Array): Uint8Array {
+  const corrupt = () => new Error('the tokenizer\'s gzip data is corrupt; write the model again with minnow compress');
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8) throw new Error('the tokenizer is not gzip (deflate) data');
-  const flags = bytes[3]!;
+  const flags = bytes[3]!, end = bytes.length - 8;
   let at = 10;
   if (flags & 4) at += 2 + (bytes[at]! | (bytes[at + 1]! << 8));
-  for (const field of [8, 16]) if (flags & field) { while (bytes[at] !== 0) at++; at++; }
+  for (const field of [8, 16]) if (flags & field) { while (at < end && bytes[at] !== 0) at++; at++; }
   if (flags & 2) at += 2;
-  const end = bytes.length - 8;
   const size = (bytes[end + 4]! | (bytes[end + 5]! << 8) | (bytes[end + 6]! << 16) | (bytes[end + 7]! << 24)) >>> 0;
-  return inflate(bytes.subarray(at, end), new Uint8Array(size));
+  // Deflate packs at most about 1,032 to 1: a larger size is a corrupt trailer, not a reason to allocate gigabytes.
+  if (at >= end || size > 1100 * bytes.length) throw corrupt();
+  const out = inflate(bytes.subarray(at, end), new Uint8Array(size));
+  if (out.length !== size) throw corrupt();
+  return out;
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -51,6 +55,7 @@ const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 /** Base64 to bytes in plain JavaScript: Hermes before React Native 0.74 and QuickJS have no atob. */
 export function fromBase64(text: string): Uint8Array {
   const clean = text.replace(/=+$/, '');
+  if (clean.length % 4 === 1) throw new Error('the tokenizer\'s base64 is cut short');
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
   for (let i = 0, at = 0, bits = 0, n = 0; i < clean.length; i++) {
     const v = BASE64.indexOf(clean[i]!);

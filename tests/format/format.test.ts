@@ -53,6 +53,10 @@ describe('src/format', () => {
     expect(gunzip(plain)).toEqual(text);
     expect(gunzip(flagged)).toEqual(text);
     expect(() => gunzip(text)).toThrow(/not gzip/);
+    // Corrupt files fail in one line rather than hang or read garbage: a name with no end, a cut trailer.
+    expect(() => gunzip(Uint8Array.of(0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3, 0x41, 0x42))).toThrow(/corrupt/);
+    expect(() => gunzip(plain.subarray(0, plain.length - 5))).toThrow();
+    expect(() => fromBase64('QUJD' + 'Q')).toThrow(/cut short/);
     for (let n = 0; n < 20; n++) {
       const bytes = Uint8Array.from({ length: n * 7 }, (_, i) => (i * 37 + n) & 255);
       expect(fromBase64(Buffer.from(bytes).toString('base64'))).toEqual(bytes);

@@ -35,6 +35,17 @@ describe('fuse', () => {
     expect(nodes[0]!.epilogue).toEqual([{ op: 'Mul', input: 4 }, { op: 'Add', input: 5 }]);
   });
 
+  it('gives an Add of two products to one of them only (the other runs alone, before it)', () => {
+    const nodes = fused((g) => {
+      const x = g.input('x', 'float32', [2, 3]), a = g.input('a', 'float32', [3, 3]), b = g.input('b', 'float32', [3, 3]);
+      return g.op1('Relu', [g.op1('Add', [g.op1('MatMul', [x, a]), g.op1('MatMul', [x, b])])]);
+    });
+    expect(nodes.map((n) => n.op)).toEqual(['MatMul', 'MatMul']);
+    expect(nodes[0]!.epilogue).toBeUndefined();
+    expect(nodes[1]!.epilogue).toEqual([{ op: 'Add', input: 2 }, { op: 'Relu', tanh: false }]);
+    expect(nodes[1]!.inputs[2]).toBe(nodes[0]!.outputs[0]);
+  });
+
   it('leaves alone a value read twice, a graph output, an integer product without its Cast, and Sub', () => {
     const readTwice = fused((g) => {
       const x = g.input('x', 'float32', [2, 3]), w = g.input('w', 'float32', [3, 3]);

@@ -22,13 +22,16 @@ describe('micro product loops', () => {
     });
   }
 
-  it('gemmPairs is exact at |values| of 255 over a whole chunk, for odd n and rows off the blocks', () => {
-    const [m, k, n] = [6, PAIR_DEPTH, 11];
-    // Sums of 512 products of 255 by 255 (the lane's limit), positive and negative, and a mixed column.
-    const a = new Float32Array(m * k).fill(255), b = Float32Array.from({ length: k * n }, (_, i) => (i % n === 3 ? -255 : i % n === 8 ? 255 - rng.int(511) : 255));
+  it('gemmPairs is exact at |values| of 255 over a whole chunk, for odd n, rows off the blocks and a row stride past k', () => {
+    const [m, k, n, lda] = [6, PAIR_DEPTH, 11, PAIR_DEPTH + 3];
+    // Rows of a: all +255, all -255, and random; b: columns of +255 and -255 in both lanes of a pair
+    // (0 and 1, 2 and 3), and random ones. Sums reach 512 x 255 x 255 both ways, the lanes' limit.
+    const a = Float32Array.from({ length: m * lda }, (_, i) => { const row = Math.floor(i / lda); return row === 0 ? 255 : row === 1 ? -255 : rng.int(511) - 255; });
+    const b = Float32Array.from({ length: k * n }, (_, i) => { const col = i % n; return col === 0 || col === 3 ? -255 : col === 1 || col === 2 ? 255 : rng.int(511) - 255; });
     const c = new Float64Array(m * n);
-    gemmPairs(a, 0, k, m, k, pairColumns(b, k, n), 0, Math.ceil(n / 2), c, n);
-    expect(Array.from(c)).toEqual(Array.from(reference(a, b, m, k, n)));
+    gemmPairs(a, 0, lda, m, k, pairColumns(b, k, n), 0, Math.ceil(n / 2), c, n);
+    const dense = Float32Array.from({ length: m * k }, (_, i) => a[Math.floor(i / k) * lda + (i % k)]!);
+    expect(Array.from(c)).toEqual(Array.from(reference(dense, b, m, k, n)));
     expect(Math.max(...c)).toBe(PAIR_DEPTH * 255 * 255);
     expect(Math.min(...c)).toBe(-PAIR_DEPTH * 255 * 255);
   });

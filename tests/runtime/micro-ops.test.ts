@@ -20,6 +20,13 @@ const bytesOf = (dtype: 'uint8' | 'int8', dims: number[]) => {
 
 type Case = [string, (g: Graph, inputs: string[]) => string, Tensor[]];
 
+/** DynamicQuantizeLinear's three outputs as one float vector: the values, then the scale and the zero point. */
+function dqlAll(g: Graph, x: string): string {
+  const [q, scale, zp] = g.op('DynamicQuantizeLinear', [x], {}, { outputs: 3 });
+  const flat = (v: string) => g.op1('Reshape', [g.op1('Cast', [v], { to: 1 }), g.int64s([-1])]);
+  return g.op1('Concat', [flat(q!), flat(scale!), flat(zp!)], { axis: 0 });
+}
+
 const CASES: Case[] = [
   ['Add, a bias over the last dim', (g, [a, b]) => g.op1('Add', [a!, b!]), [randn([2, 3, 4]), randn([4])]],
   ['Add, both broadcast ([3,1] + [1,4])', (g, [a, b]) => g.op1('Add', [a!, b!]), [randn([3, 1]), randn([1, 4])]],
@@ -47,9 +54,12 @@ const CASES: Case[] = [
   // Products with the chains fuse.ts folds into them; shapes off the 4 x 4 blocks of the loops.
   ['MatMul, bias, Gelu and a residual, folded', (g, [x, w, b, r]) => g.op1('Add', [r!, g.op1('Gelu', [g.op1('Add', [g.op1('MatMul', [x!, w!]), b!])])]), [randn([5, 9]), randn([9, 7]), randn([7]), randn([5, 7])]],
   ['MatMul, mask and Softmax, folded', (g, [q, k, m]) => g.op1('Softmax', [g.op1('Add', [g.op1('MatMul', [q!, k!]), m!])], { axis: -1 }), [randn([1, 2, 6, 3]), randn([1, 2, 3, 6]), randn([1, 1, 1, 6])]],
+  ['Add of two products, then Relu (one product takes the Add)', (g, [x, a, b]) => g.op1('Relu', [g.op1('Add', [g.op1('MatMul', [x!, a!]), g.op1('MatMul', [x!, b!])])]), [randn([5, 3]), randn([3, 6]), randn([3, 6])]],
   ['MatMul read twice: its Add is not folded', (g, [x, w, b]) => { const y = g.op1('MatMul', [x!, w!]); return g.op1('Mul', [g.op1('Add', [y, b!]), y]); }, [randn([3, 4]), randn([4, 5]), randn([5])]],
   ['MatMul with a bias that broadcasts rows, not columns ([n,1])', (g, [x, w, b]) => g.op1('Add', [g.op1('MatMul', [x!, w!]), b!]), [randn([6, 4]), randn([4, 5]), randn([6, 1])]],
-  ['DynamicQuantizeLinear, ties to even', (g, [x]) => g.op('DynamicQuantizeLinear', [x!], {}, { outputs: 3 })[0]!, [new Tensor('float32', [8], Float32Array.of(0, 0.5, 1.5, 2.5, 3.5, 100.5, 253.5, 255))]],
+  // Values, scale and zero point side by side (one float output): ties to even, and a negative minimum.
+  ['DynamicQuantizeLinear, ties to even', (g, [x]) => dqlAll(g, x!), [new Tensor('float32', [8], Float32Array.of(0, 0.5, 1.5, 2.5, 3.5, 100.5, 253.5, 255))]],
+  ['DynamicQuantizeLinear, a negative minimum', (g, [x]) => dqlAll(g, x!), [randn([3, 7], 3)]],
   ['MatMulInteger, k = 600 (past one exact chunk), odd n, then Cast and scale, folded', (g, [a, b, za, zb, s]) => g.op1('Mul', [g.op1('Cast', [g.op1('MatMulInteger', [a!, b!, za!, zb!])], { to: 1 }), s!]), [bytesOf('uint8', [5, 600]), bytesOf('uint8', [600, 7]), bytesOf('uint8', []), bytesOf('uint8', [7]), randn([7])]],
   ['MatMulInteger alone (int32), int8 weights', (g, [a, b, za]) => g.op1('MatMulInteger', [a!, b!, za!]), [bytesOf('uint8', [3, 2, 40]), bytesOf('int8', [40, 9]), bytesOf('uint8', [])]],
 ];

@@ -159,9 +159,11 @@ export const ACTIVATIONS: Record<string, (v: Float32Array, tanh: boolean) => voi
 
 function activation(name: string): Kernel {
   return ([a], node) => {
-    const out = zeros('float32', a!.dims);
+    const out = zeros(a!.type, a!.dims);
     (out.data as Float32Array).set(a!.data as Float32Array);
-    ACTIVATIONS[name]!(out.data as Float32Array, node.attrs.approximate === 'tanh');
+    // Integer Relu (opset 14) keeps its type: x - x is 0 of x's kind, number or bigint.
+    if (a!.type !== 'float32') { const o = out.data as unknown as number[]; for (let i = 0; i < o.length; i++) if (!(o[i]! > 0)) o[i] = o[i]! - o[i]!; }
+    else ACTIVATIONS[name]!(out.data as Float32Array, node.attrs.approximate === 'tanh');
     return [out];
   };
 }

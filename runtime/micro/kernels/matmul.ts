@@ -57,18 +57,19 @@ function centredRows(a: MicroTensor, zp: MicroTensor | undefined): Float32Array 
   return out;
 }
 
-const PAIRED = new WeakMap<object, Float64Array>();
+const PAIRED = new WeakMap<object, { zp: MicroTensor | undefined; n: number; paired: Float64Array }>();
 
 /** The int8 weight b [k x n] less its zero points (one, or one per column), paired for gemmPairs; a weight's once. */
 function pairedWeight(b: MicroTensor, zp: MicroTensor | undefined): Float64Array {
-  const cached = WEIGHTS.has(b.data) ? PAIRED.get(b.data) : undefined;
-  if (cached) return cached;
   const [k, n] = b.dims as [number, number];
+  // Keyed by the array, and checked against the zero point and width it was paired with (a view may differ).
+  const cached = WEIGHTS.has(b.data) ? PAIRED.get(b.data) : undefined;
+  if (cached && cached.zp === zp && cached.n === n) return cached.paired;
   const v = b.data as Uint8Array | Int8Array, z = zp?.data as Uint8Array | Int8Array | undefined;
   const centred = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) centred[i] = v[i]! - (z ? (z.length === 1 ? z[0]! : z[i % n]!) : 0);
   const paired = pairColumns(centred, k, n);
-  if (WEIGHTS.has(b.data)) PAIRED.set(b.data, paired);
+  if (WEIGHTS.has(b.data)) PAIRED.set(b.data, { zp, n, paired });
   return paired;
 }
 
