@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundleApp, runInHermes, runInQuickJS } from './engines.js';
+import { fileURLToPath } from 'node:url';
+import { bundleApp, runApp } from './engines.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -16,6 +17,15 @@ if (positionals.length !== 1 || (engine !== 'hermes' && engine !== 'quickjs')) {
   console.error('usage: npx tsx examples/hermes/run.ts <student.onnx> [--mail "text"] [--engine hermes|quickjs]  (an int4 student: minnow compress --quantize int4)');
   process.exit(2);
 }
-const here = path.dirname(new URL(import.meta.url).pathname);
-const script = await bundleApp(path.join(here, 'app.ts'), { 'spam-model': readFileSync(positionals[0]!), mail: values.mail! }, engine);
-process.stdout.write(await (engine === 'hermes' ? runInHermes(script) : runInQuickJS(script)));
+let model: Uint8Array;
+try {
+  model = readFileSync(positionals[0]!);
+} catch {
+  console.error(`cannot read '${positionals[0]}'; give a student's .onnx file (npx minnow pipeline --data spam --quick --out runs/spam ships runs/spam/student.onnx)`);
+  process.exit(2);
+}
+const here = path.dirname(fileURLToPath(import.meta.url));
+const printed = await runApp(engine, await bundleApp(path.join(here, 'app.ts'), { 'spam-model': model, mail: values.mail! }, engine));
+process.stdout.write(printed);
+// The app reports a failure as {"error": ...}: a non-zero exit for scripts that run this.
+if ('error' in (JSON.parse(printed.trim().split('\n').pop() ?? '{}') as object)) process.exit(1);
