@@ -1,7 +1,9 @@
 // Why minnow/micro's spam student cannot come within 3x of onnxruntime-web: the float32 products.
 // micro's gemm (scalar JavaScript: V8 has no SIMD for JS) against onnxruntime-web's MatMul (wasm
 // SIMD, one thread) on the spam student's own shapes, in one run, plus micro's exact int8 loop (two
-// products per float64 multiply-add). Multiply-adds per second, and the ratio.
+// products per float64 multiply-add). Multiply-adds per second, and the ratio. wasm's figure
+// includes each run's copy of both inputs into its memory, and its B is an input (no prepacking):
+// the whole student's run in bench/micro.ts is the figure that counts.
 //   npx tsx bench/micro-gemm.ts [--runs 50]
 import { parseArgs } from 'node:util';
 import * as ortWeb from 'onnxruntime-web';
@@ -14,8 +16,10 @@ const runs = Number(values.runs);
 ortWeb.env.wasm.numThreads = 1;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+/** p50 after a warm-up of 10 runs and at least a second (V8 tiers wasm up from Liftoff in the background). */
 async function timeIt(f: () => unknown | Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 10; i++) await f();
+  const warm = performance.now();
+  for (let i = 0; i < 10 || performance.now() - warm < 1000; i++) await f();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) { const t = performance.now(); await f(); times.push(performance.now() - t); }
   return median(times);
