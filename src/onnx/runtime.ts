@@ -51,6 +51,10 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads (default: onnxruntime's choice, all cores). */
   threads?: number;
+  /** onnxruntime's CPU memory arena (default on). */
+  arena?: boolean;
+  /** onnxruntime's memory pattern: buffers planned from the first run's shapes (default on). */
+  memoryPattern?: boolean;
 }
 
 export async function createSession(model: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
@@ -61,6 +65,8 @@ export async function createSession(model: Uint8Array, options: SessionOptions =
     graphOptimizationLevel: 'all',
   };
   if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
+  if (options.arena !== undefined) sessionOptions.enableCpuMemArena = options.arena;
+  if (options.memoryPattern !== undefined) sessionOptions.enableMemPattern = options.memoryPattern;
   try {
     return await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
