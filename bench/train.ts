@@ -1,5 +1,6 @@
 // Training throughput and peak memory: minnow vs PyTorch on the same Transformer LM step, side by side
-// in one run, at three sizes (a teacher, a student, and the original 4-layer bench model).
+// in one run, at three sizes (a teacher, a student, and the original 4-layer bench model), and
+// minnow again with --recompute.
 //   npx tsx bench/train.ts [--steps 10] [--rounds 2] [--threads 2] [--sizes teacher,student,bench]
 // Each implementation runs in its own process (so peak RSS is its own), alternating rounds to
 // spread machine noise; the ratio of medians is what to quote. PyTorch comes from Debian's
@@ -38,14 +39,16 @@ const summary = (rows: Record<string, number | string>[]) => rows.length === 0 ?
 const sizes: Record<string, unknown> = {};
 for (const size of values.sizes!.split(',')) {
   const cfg = { ...SIZES[size]!, ...common };
-  const results: Record<string, Record<string, number | string>[]> = { minnow: [], pytorch: [] };
+  const results: Record<string, Record<string, number | string>[]> = { minnow: [], recompute: [], pytorch: [] };
   for (let round = 0; round < Number(values.rounds); round++) {
     results.minnow!.push(runWorker(process.execPath, ['--import', 'tsx', path.join(here, 'train-minnow.ts'), JSON.stringify(cfg)]));
+    results.recompute!.push(runWorker(process.execPath, ['--import', 'tsx', path.join(here, 'train-minnow.ts'), JSON.stringify({ ...cfg, recompute: true })]));
     if (hasTorch) results.pytorch!.push(runWorker(python, [path.join(here, 'train_torch.py'), JSON.stringify(cfg)]));
   }
-  const m = summary(results.minnow!)!, t = summary(results.pytorch!);
+  const m = summary(results.minnow!)!, r = summary(results.recompute!)!, t = summary(results.pytorch!);
   sizes[size] = {
-    config: cfg, minnow: m, pytorch: t ?? 'not installed',
+    config: cfg, minnow: m, minnow_recompute: r, pytorch: t ?? 'not installed',
+    recompute_rss_over_pytorch: t ? Number((r.peak_rss_mb / t.peak_rss_mb).toFixed(3)) : null,
     speed_minnow_over_pytorch: t ? Number((m.samples_per_s / t.samples_per_s).toFixed(3)) : null,
     rss_minnow_over_pytorch: t ? Number((m.peak_rss_mb / t.peak_rss_mb).toFixed(3)) : null,
   };

@@ -5,10 +5,16 @@ import type { Graph, Node } from '../onnx/graph.js';
 import { isFloat } from '../onnx/tensor.js';
 import { OPS, opDef } from '../onnx/ops/index.js';
 import { GradientError, shapedLike, zerosLike } from '../onnx/ops/vjp.js';
+import { Recompute } from './recompute.js';
 
 export interface GradOptions {
   /** Gradient fed in for the loss (default: ones, i.e. d loss / d loss). */
   seed?: string;
+  /**
+   * Forward nodes to recompute in the backward pass, a segment (a Transformer block) at a time
+   * (recompute.ts): the backward pass then keeps only each segment's inputs, not its activations.
+   */
+  recompute?: Node[][];
 }
 
 /**
@@ -36,6 +42,7 @@ export function grad(g: Graph, loss: string, wrt: string[], options: GradOptions
   };
 
   push(loss, options.seed ?? onesLike(g, loss));
+  const recompute = options.recompute ? new Recompute(g, options.recompute) : undefined;
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
@@ -48,7 +55,9 @@ export function grad(g: Graph, loss: string, wrt: string[], options: GradOptions
     if (typeof rule !== 'function') {
       throw new GradientError(`no gradient rule for op '${node.opType}' (node '${node.name}'); ops with rules: ${differentiableOps().join(', ')}`);
     }
-    const grads = rule({ g, node, gradOutputs, needs });
+    // A recomputed node's copy (its gate: the first gradient to reach its segment, this one).
+    const differentiated = recompute ? recompute.stand(node, () => gradOutputs.find((x) => x !== undefined)!) : node;
+    const grads = rule({ g, node: differentiated, gradOutputs, needs });
     node.inputs.forEach((input, k) => {
       if (!needs[k]) return;
       const gi = grads[k];

@@ -7,7 +7,7 @@ import { int, num, device, fraction, pruneSchedule, qat } from './options.js';
 /** The run options every training command takes, as the library takes them. */
 export type RunOptions = Pick<TrainJobOptions, 'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' |
   'optimizer' | 'weightDecay' | 'labelSmoothing' | 'warmup' | 'evalEvery' | 'checkpointEvery' | 'threads' | 'dataOptions' | 'prune' |
-  'qat' | 'augment' | 'initFrom' | 'verify'>;
+  'qat' | 'augment' | 'initFrom' | 'verify' | 'recompute'>;
 
 export function addRunOptions(command: Command): Command {
   return command
@@ -30,6 +30,7 @@ export function addRunOptions(command: Command): Command {
     .option('--labels-fraction <f>', 'keep this fraction of the training labels, per class, chosen by content (the same in every run)', fraction('--labels-fraction'))
     .option('--keep-headers', 'keep mail headers in the spam data set')
     .option('--threads <n>', 'onnxruntime intra-op threads', int('--threads'))
+    .option('--recompute', 'recompute each Transformer block in the backward pass instead of keeping its activations: less memory, slower steps')
     .option('--prune <sparsity>', 'magnitude-prune MatMul/Conv weights to this sparsity during training', num('--prune', 0.99))
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
     .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware training: the forward pass sees the weights as minnow compress will store them (its defaults: --keep last)', qat)
@@ -47,7 +48,7 @@ export function runOptionsOf(o: Record<string, unknown>): RunOptions {
     labelSmoothing: flag('labelSmoothing'), warmup: flag('warmup'), evalEvery: flag('evalEvery'), checkpointEvery: flag('checkpointEvery'),
     threads: flag('threads'), dataOptions: { limit: flag('limit'), keepHeaders: flag('keepHeaders'), labelsFraction: flag('labelsFraction') },
     prune: o.prune ? { sparsity: flag<number>('prune'), ...flag<object>('pruneSchedule') } : undefined,
-    qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'), verify: flag('verify'),
+    qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'), verify: flag('verify'), recompute: flag('recompute'),
   };
 }
 

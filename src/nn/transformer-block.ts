@@ -3,6 +3,7 @@ import type { Activation } from './layers.js';
 import { feedForward, layerNorm } from './layers.js';
 import { attention, type KeyValues } from './attention.js';
 import { Scope, normal } from './scope.js';
+import type { Node } from '../onnx/graph.js';
 
 export interface BlockConfig { layers: number; heads: number; headDim?: number; ff: number; activation?: Activation; dropout?: number }
 
@@ -33,4 +34,19 @@ export function transformerBlocks(s: Scope, x: string, arch: BlockConfig, inputs
     x = s.g.op1('Add', [x, f], {}, { name: `layers.${i}.res2` });
   }
   return { hidden: layerNorm(s.sub('ln_f'), x), presents };
+}
+
+/**
+ * Each block's forward nodes among `nodes`, for recomputation in the backward pass: from the first
+ * node that reads one of the block's weights to the block's residual output.
+ */
+export function blockSegments(nodes: Node[]): Node[][] {
+  const segments: Node[][] = [];
+  for (let i = 0, start = -1; ; i++) {
+    const end = nodes.findIndex((n) => n.outputs.includes(`layers.${i}.res2`));
+    if (end < 0) return segments;
+    if (start < 0) start = nodes.findIndex((n) => n.inputs.some((x) => x.startsWith(`layers.${i}.`)));
+    segments.push(nodes.slice(start, end + 1));
+    start = end + 1;
+  }
 }

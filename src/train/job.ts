@@ -48,6 +48,8 @@ export interface TrainJobOptions {
   /** Evaluate on the validation split every N steps (default: at each epoch end). */
   evalEvery?: number;
   threads?: number;
+  /** Recompute each Transformer block in the backward pass instead of keeping its activations (less memory, slower steps). */
+  recompute?: boolean;
   dataOptions?: LoadOptions;
   /** Data sets of examples without labels (names or paths): they train on the teacher's soft labels alone. */
   unlabeled?: string[];
@@ -136,6 +138,7 @@ async function startTrainer(run: ResolvedRun, data: PreparedData, options: Train
   const trainer = await Trainer.create((training) => buildModel(arch, data.shape, { seed: config.seed, training }), {
     task: config.task, optimizer, lr: config.lr, warmupSteps: Math.min(config.warmup, Math.floor(totalSteps / 10)), totalSteps,
     maxGradNorm: config.maxGradNorm, labelSmoothing: config.labelSmoothing, device: options.device, threads: options.threads,
+    recompute: options.recompute,
     buildLoss: options.teacher?.buildLoss,
     prunable: config.prune ? prunableWeights : undefined,
     fakeQuant: config.qat ? (g) => fakeQuantPlan(g, config.qat!) : undefined,

@@ -7,6 +7,7 @@ import { encodeModel } from '../onnx/codec.js';
 import { createSession, run, type Device, type SessionOptions } from '../onnx/runtime.js';
 import { Tensor } from '../onnx/tensor.js';
 import { grad } from '../autodiff/grad.js';
+import { blockSegments } from '../nn/transformer-block.js';
 import { crossEntropy } from './losses.js';
 import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
 import { warmupCosine } from './schedule.js';
@@ -26,6 +27,11 @@ export interface TrainerOptions {
   labelSmoothing?: number;
   device?: Device;
   threads?: number;
+  /**
+   * Recompute each Transformer block's activations in the backward pass from the block's input
+   * instead of keeping them (activation checkpointing): less memory, one more forward pass of the blocks.
+   */
+  recompute?: boolean;
   /** onnxruntime's memory arena (default on) and memory pattern (default off) for the training and evaluation sessions. */
   session?: Pick<SessionOptions, 'arena' | 'memoryPattern'>;
   /**
@@ -114,7 +120,7 @@ export class Trainer {
     const loss = options.buildLoss
       ? options.buildLoss(g, train.logits, labels)
       : crossEntropy(g, train.logits, labels, { labelSmoothing: options.labelSmoothing });
-    const grads = grad(g, loss, params);
+    const grads = grad(g, loss, params, { recompute: options.recompute ? blockSegments(g.nodes) : undefined });
     const clipped = clipByGlobalNorm(g, grads, options.maxGradNorm ?? 1);
     const opt = appendOptimizer(g, params, clipped.grads, options.optimizer);
     const prunable = options.prunable?.(g, params) ?? [];

@@ -48,6 +48,17 @@ describe('minnow train / eval / inspect', () => {
     expect(summary.metadata['minnow.task']).toBe('image');
   });
 
+  it('train --recompute reaches the validation loss of the run without it', () => {
+    const run = (...extra: string[]) => {
+      const r = minnow('train', '--task', 'lm', '--data', 'moby-dick', '--model', 'transformer:layers=2,dim=16,heads=2,ff=32,ctx=16', '--limit', '4000',
+        '--max-steps', '4', '--batch', '8', '--optimizer', 'sgd', '--lr', '0.1', '--out', tmp(), ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { metrics: { val_loss: number } };
+    };
+    const [plain, recomputed] = [run(), run('--recompute')];
+    expect(Math.abs(recomputed.metrics.val_loss - plain.metrics.val_loss) / plain.metrics.val_loss).toBeLessThan(1e-5);
+  });
+
   it('tokenizer train writes a Hugging Face tokenizer.json', () => {
     const out = path.join(tmp(), 'tokenizer.json');
     const r = minnow('tokenizer', 'train', '--data', 'moby-dick', '--vocab-size', '300', '--limit', '20000', '--out', out);
