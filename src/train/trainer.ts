@@ -8,6 +8,7 @@ import { createSession, run, type Device, type SessionOptions } from '../onnx/ru
 import { Tensor } from '../onnx/tensor.js';
 import { grad } from '../autodiff/grad.js';
 import { blockSegments } from '../nn/transformer-block.js';
+import { SpecError } from '../nn/spec.js';
 import { crossEntropy } from './losses.js';
 import { appendOptimizer, clipByGlobalNorm, type OptimizerConfig } from './optimizers.js';
 import { warmupCosine } from './schedule.js';
@@ -120,7 +121,9 @@ export class Trainer {
     const loss = options.buildLoss
       ? options.buildLoss(g, train.logits, labels)
       : crossEntropy(g, train.logits, labels, { labelSmoothing: options.labelSmoothing });
-    const grads = grad(g, loss, params, { recompute: options.recompute ? blockSegments(g.nodes) : undefined });
+    const segments = options.recompute ? blockSegments(g.nodes) : undefined;
+    if (segments?.length === 0) throw new SpecError('--recompute recomputes Transformer blocks, and this model has none; drop --recompute');
+    const grads = grad(g, loss, params, { recompute: segments });
     const clipped = clipByGlobalNorm(g, grads, options.maxGradNorm ?? 1);
     const opt = appendOptimizer(g, params, clipped.grads, options.optimizer);
     const prunable = options.prunable?.(g, params) ?? [];

@@ -57,6 +57,8 @@ describe('minnow train / eval / inspect', () => {
     };
     const [plain, recomputed] = [run(), run('--recompute')];
     expect(Math.abs(recomputed.metrics.val_loss - plain.metrics.val_loss) / plain.metrics.val_loss).toBeLessThan(1e-5);
+    // A model with no Transformer blocks: one line, exit 2.
+    expectUserError(minnow('train', '--task', 'image', '--data', 'fashion-mnist', '--model', 'mlp:hidden=8', '--limit', '64', '--recompute', '--out', tmp()), /--recompute recomputes Transformer blocks, and this model has none/);
   });
 
   it('tokenizer train writes a Hugging Face tokenizer.json', () => {
