@@ -38,14 +38,17 @@ export function transformerBlocks(s: Scope, x: string, arch: BlockConfig, inputs
 
 /**
  * Each block's forward nodes among `nodes`, for recomputation in the backward pass: from the first
- * node that reads one of the block's weights to the block's residual output.
+ * node that reads one of the block's weights together with a computed value (not a fake-quantized
+ * weight, made from weights alone) to the block's residual output.
  */
 export function blockSegments(nodes: Node[]): Node[][] {
+  const produced = new Set(nodes.filter((n) => n.opType !== 'Constant').flatMap((n) => n.outputs));
   const segments: Node[][] = [];
   for (let i = 0, start = -1; ; i++) {
     const end = nodes.findIndex((n) => n.outputs.includes(`layers.${i}.res2`));
-    if (end < 0) return segments;
-    if (start < 0) start = nodes.findIndex((n) => n.inputs.some((x) => x.startsWith(`layers.${i}.`)));
+    const weight = new RegExp(`^(fake_quant\\.)?layers\\.${i}\\.`);
+    if (start < 0) start = nodes.findIndex((n) => n.inputs.some((x) => weight.test(x)) && n.inputs.some((x) => produced.has(x) && !x.startsWith('fake_quant.')));
+    if (end < 0 || start < 0 || start > end) return segments;
     segments.push(nodes.slice(start, end + 1));
     start = end + 1;
   }

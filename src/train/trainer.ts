@@ -160,8 +160,9 @@ export class Trainer {
       createSession(encodeModel(e), sessionOptions),
     ]);
     const initialState = new Map(opt.state.map((s) => [s.name, s.init]));
-    // The export graph's weights are the trainer's own tensors from the start, not a second copy.
-    for (const p of params) { exported.graph.initializers.set(p, initialParams.get(p)!); exported.graph.constants.set(p, initialParams.get(p)!); }
+    // The export graph holds no weights of its own (exportModel gives it the trainer's): a copy of
+    // the initial ones would stay alive for the whole run.
+    for (const p of params) { exported.graph.initializers.delete(p); exported.graph.constants.delete(p); }
     const trainer = new Trainer(options, trainSession, evalSession, {
       params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
       evalPredicted: predicted,

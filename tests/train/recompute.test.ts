@@ -69,6 +69,21 @@ describe('recompute', () => {
     }
   });
 
+  it('starts the first block at its LayerNorm, not at fake-quantized weights moved to the front (--qat)', () => {
+    const model = buildModel(arch, { task: 'lm', vocabSize: 20 }, { seed: 0, training: true });
+    const g = model.graph;
+    for (const p of [...g.params]) g.initializerToInput(p);
+    // What the trainer's --qat does to a weight: readers take p + qdelta.p, an Add put first.
+    const p = 'layers.0.ln1.weight';
+    const quantized = g.op1('Add', [p, g.input(`qdelta.${p}`, 'float32', g.shape(p))], {}, { name: `fake_quant.${p}` });
+    const add = g.nodes.pop()!;
+    for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === p ? quantized : i));
+    g.nodes.unshift(add);
+    const [first] = blockSegments(g.nodes);
+    expect(first![0]!.opType).toBe('LayerNormalization');
+    expect(first!.some((n) => n.opType === 'Gather' || n === add)).toBe(false);
+  });
+
   it('leaves the backward pass no activation from inside a block but the dropout masks', () => {
     const model = buildModel(arch, { task: 'lm', vocabSize: 20 }, { seed: 0, training: true });
     const g = model.graph;
