@@ -10,20 +10,12 @@ import * as ortWeb from 'onnxruntime-web';
 import { Graph } from '../src/onnx/graph.js';
 import { encodeModel } from '../src/onnx/codec.js';
 import { gemm, gemmPairs, pairColumns } from '../runtime/micro/kernels/gemm.js';
+import { timeIt } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '50' } } });
 const runs = Number(values.runs);
 ortWeb.env.wasm.numThreads = 1;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-/** p50 after a warm-up of 10 runs and at least a second (V8 tiers wasm up from Liftoff in the background). */
-async function timeIt(f: () => unknown | Promise<unknown>): Promise<number> {
-  const warm = performance.now();
-  for (let i = 0; i < 10 || performance.now() - warm < 1000; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) { const t = performance.now(); await f(); times.push(performance.now() - t); }
-  return median(times);
-}
 
 // [m, k, n] of student-tiny (dim 64, 2 heads, ff 256, ctx 256): qkv, scores, context, out, fc1, fc2.
 const SHAPES: [string, number, number, number][] = [
@@ -39,9 +31,9 @@ for (const [name, m, k, n] of SHAPES) {
   const feeds = { a: new ortWeb.Tensor('float32', a, [m, k]), b: new ortWeb.Tensor('float32', b, [k, n]) };
   const ints = Float32Array.from(a, (v) => Math.round(v * 500)), paired = pairColumns(Float32Array.from(b, (v) => Math.round(v * 500)), k, n), sums = new Float64Array(m * n);
   const gmacs = (ms: number) => Number(((m * k * n) / ms / 1e6).toFixed(2));
-  const micro = await timeIt(() => gemm(a, 0, b, 0, c, 0, m, k, n));
-  const pairs = await timeIt(() => { sums.fill(0); gemmPairs(ints, 0, k, m, k, paired, 0, Math.ceil(n / 2), sums, n); });
-  const wasm = await timeIt(() => session.run(feeds));
+  const micro = await timeIt(() => gemm(a, 0, b, 0, c, 0, m, k, n), runs);
+  const pairs = await timeIt(() => { sums.fill(0); gemmPairs(ints, 0, k, m, k, paired, 0, Math.ceil(n / 2), sums, n); }, runs);
+  const wasm = await timeIt(() => session.run(feeds), runs);
   rows[`${name} ${m}x${k}x${n}`] = { 'micro fp32 GMAC/s': gmacs(micro), 'micro int8 pairs GMAC/s': gmacs(pairs), 'wasm fp32 GMAC/s': gmacs(wasm), 'wasm / micro fp32': Number((micro / wasm).toFixed(2)) };
   await session.release();
 }

@@ -18,6 +18,7 @@ import { loadModel, type Model, type OrtLike } from '../runtime/index.js';
 import { microOrt } from '../runtime/micro/index.js';
 import { STUDENT_PRESETS } from '../student/distill.js';
 import { bundleApp, runInHermes, runInQuickJS } from '../examples/hermes/engines.js';
+import { median, timeIt } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, 'engine-samples': { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -41,16 +42,6 @@ function compressed(file: string, quantize: 'int8' | 'int4'): string {
 }
 
 const kb = (bytes: number) => Math.round(bytes / 1024);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** p50 of n runs, after a warm-up of 10 runs and at least a second (V8 tiers wasm up from Liftoff in the background). */
-async function timeIt(f: () => Promise<unknown>, n: number): Promise<number> {
-  const warm = performance.now();
-  for (let i = 0; i < 10 || performance.now() - warm < 1000; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) { const t = performance.now(); await f(); times.push(performance.now() - t); }
-  return median(times);
-}
 
 async function perToken(model: Model): Promise<number> {
   const stamps: number[] = [];

@@ -117,6 +117,14 @@ export function offsets(out: readonly number[], strides: readonly number[]): Int
   return index;
 }
 
+/** For each index of `out`, the index into a tensor of `dims` broadcast to it (numpy's rules). */
+export function broadcastOffsets(dims: readonly number[], out: readonly number[]): Int32Array {
+  const rank = out.length, pad = rank - dims.length;
+  const strides = new Array<number>(rank).fill(0);
+  for (let d = rank - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
+  return offsets(out, strides);
+}
+
 /** Values as plain numbers (int64 through Number: indices and shapes stay far below 2^53). */
 export function numbers(t: MicroTensor): number[] {
   return Array.from(t.data as ArrayLike<number | bigint>, Number);

@@ -1,6 +1,6 @@
 // Element-wise ops with ONNX (numpy) broadcasting, and the unary activations. The common shapes
 // take a fast path: equal shapes, and a bias over the trailing dimensions.
-import { offsets, sizeOf, zeros, type MicroType } from '../tensor.js';
+import { broadcastOffsets, sizeOf, zeros, type MicroType } from '../tensor.js';
 import type { Kernel } from './kernel.js';
 
 export function broadcastDims(a: readonly number[], b: readonly number[]): number[] {
@@ -14,12 +14,7 @@ export function broadcastDims(a: readonly number[], b: readonly number[]): numbe
 
 /** For each output index, the index into a tensor of `dims` broadcast to `out`. */
 function broadcastIndex(dims: readonly number[], out: readonly number[]): Int32Array | undefined {
-  const total = sizeOf(out);
-  if (sizeOf(dims) === total) return undefined;
-  const rank = out.length, pad = rank - dims.length;
-  const strides = new Array<number>(rank).fill(0);
-  for (let d = rank - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
-  return offsets(out, strides);
+  return sizeOf(dims) === sizeOf(out) ? undefined : broadcastOffsets(dims, out);
 }
 
 type Num = number | bigint;

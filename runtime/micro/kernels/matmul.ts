@@ -2,18 +2,11 @@
 // dynamic quantization exports (DynamicQuantizeLinear + MatMulInteger, exact integer dot products),
 // and int4 weights (com.microsoft MatMulNBits), unpacked a panel of four columns at a time. Each
 // takes the epilogue that fuse.ts gives it (bias, scale, activation, softmax), applied in place.
-import { MicroTensor, WEIGHTS, lastDim, offsets, scratch, zeros } from '../tensor.js';
+import { MicroTensor, WEIGHTS, broadcastOffsets, lastDim, scratch, zeros } from '../tensor.js';
 import { broadcastDims } from './elementwise.js';
 import { PAIR_DEPTH, gemm, gemmPairs, gemmPanels, pairColumns } from './gemm.js';
 import { applyStep, finish } from './epilogue.js';
 import { intAttr, type Kernel } from './kernel.js';
-
-function batchIndex(dims: readonly number[], batch: readonly number[]): Int32Array {
-  const pad = batch.length - dims.length;
-  const strides = batch.map(() => 0);
-  for (let d = batch.length - 1, s = 1; d >= pad; d--) { strides[d] = dims[d - pad] === 1 ? 0 : s; s *= dims[d - pad]!; }
-  return offsets(batch, strides);
-}
 
 /** Batched float32 product of [..., m, k] and [..., k, n], batch dims broadcast as numpy does. */
 function matMul(a: MicroTensor, b: MicroTensor): MicroTensor {
@@ -22,7 +15,7 @@ function matMul(a: MicroTensor, b: MicroTensor): MicroTensor {
   if (k2 !== k) throw new Error(`MatMul of [${a.dims}] and [${b.dims}]: inner dims differ`);
   const batch = broadcastDims(ad.slice(0, -2), bd.slice(0, -2));
   const out = zeros('float32', [...batch, m, n]);
-  const ia = batchIndex(ad.slice(0, -2), batch), ib = batchIndex(bd.slice(0, -2), batch);
+  const ia = broadcastOffsets(ad.slice(0, -2), batch), ib = broadcastOffsets(bd.slice(0, -2), batch);
   const av = a.data as Float32Array, bv = b.data as Float32Array, o = out.data as Float32Array;
   for (let i = 0; i < ia.length; i++) gemm(av, ia[i]! * m * k, bv, ib[i]! * k * n, o, i * m * n, m, k, n);
   const dims = [...batch, ...(a.dims.length === 1 ? [] : [m]), ...(b.dims.length === 1 ? [] : [n])];
