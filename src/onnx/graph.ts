@@ -148,6 +148,21 @@ export class Graph {
     for (const out of node.outputs) this.producers.set(out, node);
   }
 
+  /**
+   * Puts `replacements` where `node` stood. They must write every output of `node` that is still
+   * read, and their other outputs must be fresh names, typed already.
+   */
+  replace(node: Node, replacements: Node[]): void {
+    const at = this.nodes.indexOf(node);
+    if (at < 0) throw new Error(`node '${node.name}' is not in this graph`);
+    this.nodes.splice(at, 1, ...replacements);
+    for (const out of node.outputs) this.producers.delete(out);
+    for (const r of replacements) {
+      this.used.add(r.name);
+      for (const out of r.outputs) this.producers.set(out, r);
+    }
+  }
+
   /** Turns a stored tensor into a graph input of the same name (training feeds parameters in). */
   initializerToInput(name: string): string {
     if (!this.initializers.delete(name)) throw new Error(`'${name}' is not an initializer`);

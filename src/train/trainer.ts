@@ -3,6 +3,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { BuiltModel, Task } from '../nn/models.js';
 import type { Graph } from '../onnx/graph.js';
+import { lowerForOnnxruntime } from '../onnx/lower.js';
 import { encodeModel } from '../onnx/codec.js';
 import { createSession, run, type Device, type SessionOptions } from '../onnx/runtime.js';
 import { Tensor } from '../onnx/tensor.js';
@@ -152,6 +153,8 @@ export class Trainer {
       evalCorrect = e.output(e.op1('ReduceSum', [e.op1('Cast', [e.op1('Equal', [predicted, evalLabels])], { to: 7 })], { keepdims: 0 }, { name: 'correct' }));
     }
 
+    lowerForOnnxruntime(g);
+    lowerForOnnxruntime(e);
     // No memory pattern by default: on the training graphs it kept a second plan of every
     // intermediate, 360 to 480 MB more at peak for no gain in speed (bench/train-memory.ts).
     const sessionOptions = { device: options.device, threads: options.threads, arena: options.session?.arena, memoryPattern: options.session?.memoryPattern ?? false };

@@ -78,6 +78,7 @@ const cases: Case[] = [
   { op: 'SoftmaxCrossEntropyLoss', inputs: [{ name: 'scores', dims: [4, 3] }, { name: 'labels', dims: [4], dtype: 'int64', values: [0, 2, 1, 2], fixed: true }], build: (g, [s, l]) => ops.softmaxCrossEntropy(g, s!, l!) },
   { op: 'SoftmaxCrossEntropyLoss', label: 'ignore_index, [N,C,T]', inputs: [{ name: 'scores', dims: [2, 3, 2] }, { name: 'labels', dims: [2, 2], dtype: 'int64', values: [0, -100, 2, 1], fixed: true }], build: (g, [s, l]) => ops.softmaxCrossEntropy(g, s!, l!, { ignoreIndex: -100 }) },
   { op: 'SoftmaxCrossEntropyLoss', label: 'sum', inputs: [{ name: 'scores', dims: [3, 4] }, { name: 'labels', dims: [3], dtype: 'int64', values: [3, 0, 1], fixed: true }], build: (g, [s, l]) => ops.softmaxCrossEntropy(g, s!, l!, { reduction: 'sum' }) },
+  { op: 'SoftmaxCrossEntropyLoss', label: 'none, ignore_index', inputs: [{ name: 'scores', dims: [3, 4] }, { name: 'labels', dims: [3], dtype: 'int64', values: [3, -1, 1], fixed: true }], build: (g, [s, l]) => ops.softmaxCrossEntropy(g, s!, l!, { reduction: 'none', ignoreIndex: -1 }) },
 ];
 
 describe('VJP rules match central finite differences', () => {

@@ -1,9 +1,11 @@
-// Softmax, LogSoftmax (opset 13: over one axis) and SoftmaxCrossEntropyLoss.
+// Softmax, LogSoftmax (opset 13: over one axis), SoftmaxCrossEntropyLoss and its second half,
+// NegativeLogLikelihoodLoss.
 import type { Graph } from '../graph.js';
 import { Tensor, ONNX_DATA_TYPE } from '../tensor.js';
 import type { OpTable } from './op.js';
 import { normAxis, same, type ShapeRule } from './shape-rule.js';
 import { GradientError, cast, div, gy, mul, sub } from './vjp.js';
+import type { AttrValue } from '../attrs.js';
 
 export const softmax = (g: Graph, x: string, axis = -1) => g.op1('Softmax', [x], { axis });
 export const logSoftmax = (g: Graph, x: string, axis = -1) => g.op1('LogSoftmax', [x], { axis });
@@ -31,6 +33,8 @@ const crossEntropyShape: ShapeRule = (c) => [
 ];
 
 export const softmaxOps: OpTable = {
+  // Written only by lowerForOnnxruntime (src/onnx/lower.ts), after the autodiff: no VJP.
+  NegativeLogLikelihoodLoss: { shape: (c) => [crossEntropyShape(c)[0]!] },
   Softmax: {
     shape: same,
     vjp: (c) => {
@@ -58,35 +62,38 @@ export const softmaxOps: OpTable = {
       const logProb = node.outputs[1];
       if (!logProb) throw new GradientError(`SoftmaxCrossEntropyLoss node '${node.name}': build it with its log_prob output to differentiate it`);
       if (c.gradOutputs[1]) throw new GradientError(`SoftmaxCrossEntropyLoss node '${node.name}': gradients through log_prob are not supported`);
-      const d = gy(c);
-      const dtype = g.dtype(scores);
-      const classes = g.shape(scores)[1]!;
-      const depth = typeof classes === 'number' ? g.int64s([classes]) : g.op1('Shape', [scores], { start: 1, end: 2 });
-      const ignore = node.attrs.ignore_index;
-      let valid: string | undefined;
-      let safeLabels = labels;
-      if (typeof ignore === 'number') {
-        valid = g.op1('Not', [g.op1('Equal', [labels, g.scalar(ignore, 'int64')])]);
-        safeLabels = g.op1('Where', [valid, labels, g.scalar(0, 'int64')]);
-      }
-      // onnxruntime's OneHot has float32 values but no float64: build in float32, then cast.
-      const oneHot = cast(g, g.op1('OneHot', [safeLabels, depth, g.constant(Tensor.fromNumbers('float32', [2], [0, 1]))], { axis: 1 }), dtype);
-      let delta = sub(g, g.op1('Exp', [logProb]), oneHot);
-      let validF: string | undefined;
-      if (valid) {
-        validF = cast(g, valid, dtype);
-        delta = mul(g, delta, g.op1('Unsqueeze', [validF, g.int64s([1])]));
-      }
-      const reduction = node.attrs.reduction ?? 'mean';
-      if (reduction === 'none') return [mul(g, delta, g.op1('Unsqueeze', [d, g.int64s([1])])), undefined];
-      let scale = d;
-      if (reduction === 'mean') {
-        const count = validF
-          ? g.op1('ReduceSum', [validF], { keepdims: 0 })
-          : g.op1('Cast', [g.op1('Size', [labels])], { to: ONNX_DATA_TYPE[dtype] });
-        scale = div(g, d, count);
-      }
-      return [mul(g, delta, scale), undefined];
+      return [crossEntropyGrad(g, labels, logProb, gy(c), node.attrs.ignore_index, node.attrs.reduction ?? 'mean'), undefined];
     },
   },
 };
+
+/**
+ * d(scores) = (softmax - onehot(labels)) * per-row scale. The softmax is scaled first and the
+ * label's -scale is scattered into it, so no one-hot [N, C] tensor and no difference of two are
+ * made: at a language model's vocabulary those are the largest tensors of the backward pass.
+ */
+function crossEntropyGrad(g: Graph, labels: string, logProb: string, d: string, ignore: AttrValue | undefined, reduction: AttrValue): string {
+  const dtype = g.dtype(logProb);
+  const axis1 = g.int64s([1]);
+  let safeLabels = labels;
+  let validF: string | undefined;
+  if (typeof ignore === 'number') {
+    const valid = g.op1('Not', [g.op1('Equal', [labels, g.scalar(ignore, 'int64')])]);
+    safeLabels = g.op1('Where', [valid, labels, g.scalar(0, 'int64')]);
+    validF = cast(g, valid, dtype);
+  }
+  const index = g.op1('Unsqueeze', [safeLabels, axis1]);
+  let perRow = d;
+  if (reduction === 'mean') {
+    const count = validF
+      ? g.op1('ReduceSum', [validF], { keepdims: 0 })
+      : g.op1('Cast', [g.op1('Size', [labels])], { to: ONNX_DATA_TYPE[dtype] });
+    perRow = div(g, d, count);
+  }
+  if (reduction === 'none') perRow = g.op1('Unsqueeze', [perRow, axis1]);
+  if (validF) perRow = mul(g, perRow, g.op1('Unsqueeze', [validF, axis1]));
+  // ScatterElements takes updates of exactly the index's shape.
+  if (reduction !== 'none' && !validF) perRow = g.op1('Expand', [perRow, g.op1('Shape', [index])]);
+  const scaled = mul(g, g.op1('Exp', [logProb]), perRow);
+  return g.op1('ScatterElements', [scaled, index, g.op1('Neg', [perRow])], { axis: 1, reduction: 'add' });
+}
