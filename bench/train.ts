@@ -9,13 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SIZES } from './train-sizes.js';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, threads: { type: 'string', default: '2' }, sizes: { type: 'string', default: 'teacher,student,bench' } } });
-const SIZES: Record<string, { layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number }> = {
-  teacher: { layers: 6, dim: 384, heads: 6, ff: 1536, ctx: 128, batch: 16, vocab: 4000 },
-  student: { layers: 2, dim: 64, heads: 2, ff: 256, ctx: 256, batch: 32, vocab: 4000 },
-  bench: { layers: 4, dim: 256, heads: 4, ff: 1024, ctx: 128, batch: 32, vocab: 256 },
-};
 const common = { steps: Number(values.steps), warmup: 3, threads: Number(values.threads) };
 const here = path.dirname(new URL(import.meta.url).pathname);
 const python = '/usr/bin/python3';

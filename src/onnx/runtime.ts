@@ -55,6 +55,10 @@ export interface SessionOptions {
   arena?: boolean;
   /** onnxruntime's memory pattern: buffers planned from the first run's shapes (default on). */
   memoryPattern?: boolean;
+  /** onnxruntime's graph rewrites before the first run (default 'all'). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Run independent nodes side by side on this many threads (default: one node at a time). */
+  interOpThreads?: number;
 }
 
 export async function createSession(model: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
@@ -62,8 +66,9 @@ export async function createSession(model: Uint8Array, options: SessionOptions =
   checkDevice(device);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [device],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: options.optimization ?? 'all',
   };
+  if (options.interOpThreads) Object.assign(sessionOptions, { executionMode: 'parallel', interOpNumThreads: options.interOpThreads });
   if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
   if (options.arena !== undefined) sessionOptions.enableCpuMemArena = options.arena;
   if (options.memoryPattern !== undefined) sessionOptions.enableMemPattern = options.memoryPattern;

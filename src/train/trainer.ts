@@ -34,8 +34,11 @@ export interface TrainerOptions {
    * instead of keeping them (activation checkpointing): less memory, one more forward pass of the blocks.
    */
   recompute?: boolean;
-  /** onnxruntime's memory arena (default on) and memory pattern (default off) for the training and evaluation sessions. */
-  session?: Pick<SessionOptions, 'arena' | 'memoryPattern'>;
+  /**
+   * onnxruntime's memory arena (default on), memory pattern (default off), graph optimization level
+   * and inter-op threads for the training and evaluation sessions (bench/train-options.ts).
+   */
+  session?: Pick<SessionOptions, 'arena' | 'memoryPattern' | 'optimization' | 'interOpThreads'>;
   /**
    * Builds the training loss from the model's logits and the labels input (default: cross-entropy).
    * It may declare more graph inputs (a teacher's soft labels); the batches fed must carry them.
@@ -157,7 +160,7 @@ export class Trainer {
     lowerForOnnxruntime(e);
     // No memory pattern by default: on the training graphs it kept a second plan of every
     // intermediate, 360 to 480 MB more at peak for no gain in speed (bench/train-memory.ts).
-    const sessionOptions = { device: options.device, threads: options.threads, arena: options.session?.arena, memoryPattern: options.session?.memoryPattern ?? false };
+    const sessionOptions = { ...options.session, device: options.device, threads: options.threads, memoryPattern: options.session?.memoryPattern ?? false };
     const [trainSession, evalSession] = await Promise.all([
       createSession(encodeModel(g), sessionOptions),
       createSession(encodeModel(e), sessionOptions),
