@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '6' }, worker: { type: 'string' } } });
 
-interface Config { name: string; layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number; arena?: boolean; memoryPattern?: boolean }
+interface Config { name: string; layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number; arena?: boolean; memoryPattern?: boolean; inPlace?: boolean }
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 const rss = () => mb(process.memoryUsage().rss);
@@ -23,7 +23,7 @@ async function worker(cfg: Config, steps: number): Promise<Record<string, unknow
   const loaded = rss();
   const trainer = await Trainer.create((training) => buildModel({ kind: 'transformer', layers: cfg.layers, dim: cfg.dim, heads: cfg.heads, ff: cfg.ff, ctx: cfg.ctx }, { task: 'lm', vocabSize: cfg.vocab }, { seed: 0, training }), {
     task: 'lm', optimizer: { kind: 'adamw', weightDecay: 0.01 }, lr: 3e-4, warmupSteps: 0, totalSteps: 1000, maxGradNorm: 1, threads: 2,
-    session: { arena: cfg.arena, memoryPattern: cfg.memoryPattern },
+    session: { arena: cfg.arena, memoryPattern: cfg.memoryPattern }, inPlace: cfg.inPlace,
   });
   const sessions = rss();
   const rng = new Rng(1), n = cfg.batch * cfg.ctx;
@@ -37,7 +37,7 @@ async function worker(cfg: Config, steps: number): Promise<Record<string, unknow
   const bytes = (ts: Iterable<{ data: { byteLength: number } }>) => [...ts].reduce((s, t) => s + t.data.byteLength, 0);
   const usage = process.memoryUsage();
   return {
-    config: cfg.name, arena: cfg.arena ?? true, memory_pattern: cfg.memoryPattern ?? true, params: trainer.paramCount(),
+    config: cfg.name, arena: cfg.arena ?? true, memory_pattern: cfg.memoryPattern ?? false, in_place: cfg.inPlace ?? true, params: trainer.paramCount(),
     parameters_mb: mb(bytes(trainer.params.values())), optimizer_state_mb: mb(bytes(trainer.state.values())),
     rss_mb: { node: started, onnxruntime_loaded: loaded, sessions_made: sessions, after_step_1: first, peak: mb(process.resourceUsage().maxRSS * 1024), end: rss() },
     js_mb: { array_buffers: mb(usage.arrayBuffers), heap_used: mb(usage.heapUsed) },
@@ -55,7 +55,8 @@ if (values.worker) {
 } else {
   const rows = [];
   for (const cfg of CONFIGS) {
-    for (const variant of [{}, { arena: false }, { memoryPattern: false }]) {
+    // The trainer's defaults (arena on, memory pattern off, updates in place), then one change each.
+    for (const variant of [{}, { inPlace: false }, { memoryPattern: true }, { arena: false }]) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--steps', String(values.steps), '--worker', JSON.stringify({ ...cfg, ...variant })], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(r.stderr);
       rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!));

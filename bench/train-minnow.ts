@@ -5,11 +5,11 @@ import { Trainer } from '../src/train/trainer.js';
 import { Tensor } from '../src/onnx/tensor.js';
 import { Rng } from '../src/format/rng.js';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as { layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number; steps: number; warmup: number; threads: number; arena?: boolean; memoryPattern?: boolean; recompute?: boolean; optimization?: 'disabled' | 'basic' | 'extended' | 'all'; interOpThreads?: number };
+const cfg = JSON.parse(process.argv[2] ?? '{}') as { layers: number; dim: number; heads: number; ff: number; ctx: number; batch: number; vocab: number; steps: number; warmup: number; threads: number; arena?: boolean; memoryPattern?: boolean; recompute?: boolean; inPlace?: boolean; optimization?: 'disabled' | 'basic' | 'extended' | 'all'; interOpThreads?: number };
 const arch: TransformerConfig = { kind: 'transformer', layers: cfg.layers, dim: cfg.dim, heads: cfg.heads, ff: cfg.ff, ctx: cfg.ctx };
 const trainer = await Trainer.create((training) => buildModel(arch, { task: 'lm', vocabSize: cfg.vocab }, { seed: 0, training }), {
   task: 'lm', optimizer: { kind: 'adamw', weightDecay: 0.01 }, lr: 3e-4, warmupSteps: 0, totalSteps: 1000, maxGradNorm: 1, threads: cfg.threads,
-  session: { arena: cfg.arena, memoryPattern: cfg.memoryPattern, optimization: cfg.optimization, interOpThreads: cfg.interOpThreads }, recompute: cfg.recompute,
+  session: { arena: cfg.arena, memoryPattern: cfg.memoryPattern, optimization: cfg.optimization, interOpThreads: cfg.interOpThreads }, recompute: cfg.recompute, inPlace: cfg.inPlace,
 });
 const rng = new Rng(1);
 const batch = () => {

@@ -105,4 +105,22 @@ export async function run(session: ort.InferenceSession, feeds: Feeds, fetches?:
   return result;
 }
 
+/**
+ * Runs a session and writes the outputs named in `into` into those tensors' own memory
+ * (onnxruntime's preallocated outputs); returns the outputs named in `fetches`. onnxruntime-node
+ * also returns a copy of each preallocated output, which is dropped here.
+ */
+export async function runInto(session: ort.InferenceSession, feeds: Feeds, fetches: string[], into: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  // null: onnxruntime allocates the output.
+  const ortFetches: Record<string, ort.Tensor | null> = {};
+  for (const name of fetches) ortFetches[name] = null;
+  for (const [k, v] of Object.entries(into)) ortFetches[k] = toOrt(v);
+  const out = await session.run(ortFeeds, ortFetches);
+  const result: Record<string, Tensor> = {};
+  for (const name of fetches) result[name] = fromOrt(out[name]!);
+  return result;
+}
+
 export { ort };

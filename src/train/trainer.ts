@@ -5,7 +5,7 @@ import type { BuiltModel, Task } from '../nn/models.js';
 import type { Graph } from '../onnx/graph.js';
 import { lowerForOnnxruntime } from '../onnx/lower.js';
 import { encodeModel } from '../onnx/codec.js';
-import { createSession, run, type Device, type SessionOptions } from '../onnx/runtime.js';
+import { createSession, run, runInto, type Device, type SessionOptions } from '../onnx/runtime.js';
 import { Tensor } from '../onnx/tensor.js';
 import { grad } from '../autodiff/grad.js';
 import { blockSegments } from '../nn/transformer-block.js';
@@ -16,6 +16,8 @@ import { warmupCosine } from './schedule.js';
 import { stampWeightsDigest } from '../onnx/digest.js';
 import { magnitudeMask, magnitudeThreshold } from '../compress/prune/magnitude.js';
 import type { FakeQuantizer } from '../compress/quantize/schemes.js';
+import { inPlacePairs, type UpdatePair } from './in-place.js';
+import { collectGarbage } from '../util/gc.js';
 
 export type Batch = Record<string, Tensor>;
 
@@ -39,6 +41,11 @@ export interface TrainerOptions {
    * and inter-op threads for the training and evaluation sessions (bench/train-options.ts).
    */
   session?: Pick<SessionOptions, 'arena' | 'memoryPattern' | 'optimization' | 'interOpThreads'>;
+  /**
+   * onnxruntime writes the new parameters and optimizer state into the memory of the old ones
+   * instead of new memory (default on; in-place.ts). Off only to compare against.
+   */
+  inPlace?: boolean;
   /**
    * Builds the training loss from the model's logits and the labels input (default: cross-entropy).
    * It may declare more graph inputs (a teacher's soft labels); the batches fed must carry them.
@@ -72,6 +79,9 @@ export interface EvalResult {
 /** Builds the forward model; `training` adds dropout. Called once per graph the trainer needs. */
 export type ModelBuilder = (training: boolean) => BuiltModel;
 
+/** Weights and state above this size are worth a garbage collection after each step (trainStep). */
+const GC_AFTER_STEP_BYTES = 32 * 2 ** 20;
+
 const labelShape = (task: Task) => (task === 'lm' ? ['batch', 'seq'] : ['batch']);
 
 /** Consumers of weight `p` read p + qdelta.p instead (qdelta fed each step); gradients pass straight through to p. */
@@ -102,6 +112,8 @@ export class Trainer {
       evalLoss: string;
       evalCorrect?: string;
       evalPredicted: string;
+      /** Updates written into their input's memory (input: the parameter or state slot). */
+      inPlace: UpdatePair[];
     },
     initialParams: Map<string, Tensor>,
     initialState: Map<string, Tensor>,
@@ -158,6 +170,8 @@ export class Trainer {
 
     lowerForOnnxruntime(g);
     lowerForOnnxruntime(e);
+    const updates = [...params.map((p) => ({ input: p, output: opt.nextParams.get(p)! })), ...opt.state.map((s) => ({ input: s.name, output: s.next }))];
+    const inPlace = options.inPlace === false ? [] : inPlacePairs(g, updates);
     // No memory pattern by default: on the training graphs it kept a second plan of every
     // intermediate, 360 to 480 MB more at peak for no gain in speed (bench/train-memory.ts).
     const sessionOptions = { ...options.session, device: options.device, threads: options.threads, memoryPattern: options.session?.memoryPattern ?? false };
@@ -170,9 +184,11 @@ export class Trainer {
     // the initial ones would stay alive for the whole run.
     for (const p of params) { exported.graph.initializers.delete(p); exported.graph.constants.delete(p); }
     const trainer = new Trainer(options, trainSession, evalSession, {
-      params, nextParams: opt.nextParams, state: opt.state, scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
-      evalPredicted: predicted,
+      // The slots without their initial values: the layout lives as long as the trainer.
+      params, nextParams: opt.nextParams, state: opt.state.map(({ name, next }) => ({ name, next })), scalars: opt.scalars, loss, gradNorm: clipped.norm, evalLoss, evalCorrect,
+      evalPredicted: predicted, inPlace,
     }, initialParams, initialState, exported);
+    trainer.adopt([...initialParams.values(), ...initialState.values()]);
     trainer.prunableNames = prunable;
     trainer.fakeQuant = fakeQuant;
     return trainer;
@@ -257,6 +273,15 @@ export class Trainer {
   }
 
   async trainStep(batch: Batch): Promise<StepResult> {
+    const result = await this.runStep(batch);
+    // onnxruntime-node returned a copy of every weight and state tensor (and, where the update is
+    // not in place, the old ones are done with): freeing them now keeps them off the next step's
+    // peak. A full collection takes about 10 ms; it runs only where it frees much.
+    if (this.weightBytes() >= GC_AFTER_STEP_BYTES) collectGarbage();
+    return result;
+  }
+
+  private async runStep(batch: Batch): Promise<StepResult> {
     const lr = this.learningRate();
     const feeds: Batch = { ...batch, ...this.scalarFeeds(lr), ...this.quantizationOffsets() };
     for (const p of this.prunableNames) {
@@ -264,14 +289,54 @@ export class Trainer {
       this.masks.set(p, mask);
       feeds[`mask.${p}`] = mask;
     }
+    const into = this.updateTargets();
     for (const [k, v] of this.params) feeds[k] = v;
     for (const [k, v] of this.state) feeds[k] = v;
-    const out = await run(this.trainSession, feeds);
     const { layout } = this;
-    for (const p of layout.params) this.params.set(p, out[layout.nextParams.get(p)!]!);
-    for (const s of layout.state) this.state.set(s.name, out[s.next]!);
+    const inPlace = new Set(Object.keys(into));
+    const fetches = [layout.loss, layout.gradNorm, ...[...layout.nextParams.values(), ...layout.state.map((s) => s.next)].filter((x) => !inPlace.has(x))];
+    const out = await runInto(this.trainSession, feeds, fetches, into);
+    for (const p of layout.params) if (!inPlace.has(layout.nextParams.get(p)!)) this.params.set(p, out[layout.nextParams.get(p)!]!);
+    for (const s of layout.state) if (!inPlace.has(s.next)) this.state.set(s.name, out[s.next]!);
     this.step++;
     return { loss: Number(out[layout.loss]!.data[0]), gradNorm: Number(out[layout.gradNorm]!.data[0]), lr };
+  }
+
+  /** Tensors this trainer allocated: the only memory it lets onnxruntime write into. */
+  private readonly owned = new WeakSet<Tensor>();
+
+  /** Takes tensors built for this trainer alone as its own, but for any two that share a buffer. */
+  private adopt(tensors: Tensor[]): void {
+    const buffers = new Map<ArrayBufferLike, number>();
+    for (const t of tensors) buffers.set(t.data.buffer, (buffers.get(t.data.buffer) ?? 0) + 1);
+    for (const t of tensors) if (buffers.get(t.data.buffer) === 1) this.owned.add(t);
+  }
+
+  /**
+   * The tensors the in-place updates write into, by output name. A tensor set from outside (initial
+   * weights, a resumed checkpoint, pruning) may share memory with its source or another tensor, so
+   * it is copied once into memory of the trainer's own.
+   */
+  private updateTargets(): Record<string, Tensor> {
+    const into: Record<string, Tensor> = {};
+    for (const { input, output } of this.layout.inPlace) {
+      const slots = this.params.has(input) ? this.params : this.state;
+      let t = slots.get(input)!;
+      if (!this.owned.has(t)) {
+        t = new Tensor(t.dtype, t.dims, t.data.slice());
+        this.owned.add(t);
+        slots.set(input, t);
+      }
+      into[output] = t;
+    }
+    return into;
+  }
+
+  private weightBytes(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.data.byteLength;
+    for (const t of this.state.values()) n += t.data.byteLength;
+    return n;
   }
 
   async evaluate(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { predictions?: boolean } = {}): Promise<EvalResult> {
