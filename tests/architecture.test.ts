@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { META } from '../src/format/metadata.js';
+import { FINETUNE_META } from '../src/format/finetune.js';
 import { ROOT, checkImports, findCycle, functionSizes, rulesFromDoc, sourceFiles, stringLiterals } from './helpers/source-tree.js';
 
 const rules = rulesFromDoc(readFileSync(path.join(ROOT, 'docs/architecture.md'), 'utf8'));
@@ -60,7 +61,7 @@ describe('function length', () => {
 });
 
 describe('the model format is spelled in one place', () => {
-  const keys = Object.values(META);
+  const keys = [...Object.values(META), ...Object.values(FINETUNE_META)];
   const kvCache = /past_key_values|(^|\W)present\.(\d|$)/;
   const offenders = (file: string, text: string) => stringLiterals(file, text).filter((s) => keys.some((k) => s.includes(k)) || kvCache.test(s)).map((s) => `${file}: '${s}'`);
 

@@ -6,8 +6,10 @@ import { sensitivityScan, type SensitivityRow } from '../compress/sensitivity.js
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { ModelFileError, readOnnxFile } from '../onnx/model-file.js';
-import { int } from './options.js';
+import { int, finetunable } from './options.js';
 import { UsageError } from './errors.js';
+import { FinetunableError } from '../compress/finetunable.js';
+import { withFinetuneStep } from '../train/finetune-step.js';
 
 export function addCompressCommand(program: Command): void {
   program.command('compress')
@@ -40,31 +42,34 @@ export function addCompressCommand(program: Command): void {
     .option('--data <name|path>', 'with --keep scan:N: the data set whose validation split measures sensitivity')
     .option('--limit <n>', 'with --keep scan:N: use at most N examples per split', int('--limit'))
     .addOption(new Option('--kept-precision <p>', 'int4: what kept matrices become').choices(['int8', 'float32']).default('int8'))
+    .option('--finetunable <part>', 'carry the training step of head, last:N (Transformer blocks) or all, kept float32, for model.finetune() on the device', finetunable)
     .requiredOption('--out <file>', 'compressed model.onnx to write')
     .option('--no-verify', 'compress without checking the weights against the sha256 the file records')
     .action(async (model: string, o) => {
-      if (!o.structured && o.prune === undefined && !o.quantize) throw new UsageError('nothing to do: give --structured, --prune and/or --quantize');
+      if (!o.structured && o.prune === undefined && !o.quantize && !o.finetunable) throw new UsageError('nothing to do: give --structured, --prune, --quantize and/or --finetunable');
       const input = readOnnxFile(model, { verify: o.verify }).bytes;
       const scan = /^scan:(\d+)$/.exec(o.keep);
       if (scan && !o.quantize) throw new UsageError('--keep scan:N ranks weights for quantization: give --quantize');
       if (scan && !o.data) throw new UsageError('--keep scan:N needs --data to measure on (its validation split)');
-      const quantize: CompressOptions = { quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keptPrecision: o.keptPrecision };
+      const quantize: CompressOptions = { quantize: o.quantize, blockSize: o.blockSize, zeroPoints: o.zeroPoints, accuracyLevel: o.accuracyLevel, keptPrecision: o.keptPrecision, finetunable: o.finetunable };
       let result;
       let sensitivity: SensitivityRow[] | undefined;
       try {
         if (scan) {
           // Prune first (if asked), then rank the pruned model's weights and quantize it.
-          const pruned = o.structured || o.prune !== undefined ? compressModel(input, { structured: o.structured, prune: o.prune }).bytes : input;
+          const first = o.structured || o.prune !== undefined ? compressModel(input, { structured: o.structured, prune: o.prune, finetunable: o.finetunable }) : undefined;
+          const pruned = first?.bytes ?? input;
           const loss = async (bytes: Uint8Array) => (await evaluateModel(bytes, { data: o.data, split: 'validation', dataOptions: { limit: o.limit } }, model)).loss!;
           const ranked = await sensitivityScan(pruned, { ...quantize, loss, onProgress: (done, total) => process.stderr.write(`\rsensitivity scan: ${done}/${total} weights`) });
           process.stderr.write('\n');
           sensitivity = ranked.rows;
-          result = compressModel(pruned, { ...quantize, keep: ranked.rows.slice(0, Number(scan[1])).map((r) => r.weight) });
+          result = compressModel(pruned, { ...quantize, finetunable: first?.finetunable ?? o.finetunable, keep: ranked.rows.slice(0, Number(scan[1])).map((r) => r.weight) });
         } else {
           result = compressModel(input, { ...quantize, structured: o.structured, prune: o.prune, keep: o.keep });
         }
+        if (result.finetunable) result = { ...result, bytes: withFinetuneStep(result.bytes, result.finetunable) };
       } catch (err) {
-        if (err instanceof ModelFileError) throw err;
+        if (err instanceof ModelFileError || err instanceof FinetunableError) throw err;
         throw new ModelFileError(`${model}: ${(err as Error).message}`);
       }
       if (result.report.unknown_ops.length) {

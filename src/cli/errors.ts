@@ -3,6 +3,7 @@ import { DataError } from '../data/datasets.js';
 import { SpecError } from '../nn/spec.js';
 import { DeviceError } from '../onnx/runtime.js';
 import { ModelFileError } from '../onnx/model-file.js';
+import { FinetunableError } from '../compress/finetunable.js';
 import { TeacherError } from '../../student/teacher-client.js';
 import { TeacherModelError } from '../../teacher/model.js';
 import { ServeError } from '../../teacher/server.js';
@@ -11,7 +12,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, TeacherModelError, ServeError];
+const USER_ERRORS = [UsageError, DataError, SpecError, DeviceError, ModelFileError, FinetunableError, TeacherModelError, ServeError];
 /** A teacher that cannot be reached, refuses the token, speaks another protocol, changed or answers nonsense: the user's to fix. */
 const TEACHER_USER_CODES = new Set(['unreachable', 'unauthorized', 'unsupported_version', 'teacher_changed', 'bad_soft_labels', 'no_tokenizer', 'tls']);
 

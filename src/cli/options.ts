@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.js';
 import { parseDevice } from '../onnx/runtime.js';
+import { parseFinetunePart } from '../compress/finetunable.js';
 
 export const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -60,4 +61,13 @@ export const qat = (v: string) => {
   const m = /^(int8|int4)(?::(16|32|64|128))?$/.exec(v);
   if (!m || (m[1] === 'int8' && m[2])) throw new InvalidArgumentError('--qat must be int8, int4 or int4:BLOCK (16, 32, 64, 128)');
   return { quantize: m[1] as 'int8' | 'int4', blockSize: m[2] ? Number(m[2]) : 32 };
+};
+
+/** `--finetunable head`, `last:N` or `all`: the part a model file carries the training step of. */
+export const finetunable = (v: string) => {
+  try {
+    return parseFinetunePart(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 };

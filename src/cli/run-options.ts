@@ -2,12 +2,12 @@
 // description and one default, and means the same in all three.
 import { Command, Option } from 'commander';
 import type { TrainJobOptions } from '../train/job.js';
-import { int, num, device, fraction, pruneSchedule, qat } from './options.js';
+import { int, num, device, fraction, pruneSchedule, qat, finetunable } from './options.js';
 
 /** The run options every training command takes, as the library takes them. */
 export type RunOptions = Pick<TrainJobOptions, 'data' | 'epochs' | 'batch' | 'lr' | 'seed' | 'device' | 'out' | 'resume' | 'maxSteps' |
   'optimizer' | 'weightDecay' | 'labelSmoothing' | 'warmup' | 'evalEvery' | 'checkpointEvery' | 'threads' | 'dataOptions' | 'prune' |
-  'qat' | 'augment' | 'initFrom' | 'verify' | 'recompute'>;
+  'qat' | 'augment' | 'initFrom' | 'verify' | 'recompute' | 'finetunable'>;
 
 export function addRunOptions(command: Command): Command {
   return command
@@ -35,6 +35,7 @@ export function addRunOptions(command: Command): Command {
     .option('--prune-schedule <start:end>', 'fractions of the run over which sparsity ramps up', pruneSchedule)
     .option('--qat <int4|int4:BLOCK|int8>', 'quantization-aware training: the forward pass sees the weights as minnow compress will store them (its defaults: --keep last)', qat)
     .option('--augment', 'augment training batches: images shifted up to 2 px and flipped, texts longer than ctx cut at a random window')
+    .option('--finetunable <part>', 'model.onnx carries the training step of head, last:N (Transformer blocks) or all, for model.finetune() on the device', finetunable)
     .option('--init-from <model.onnx>', 'start from this model\'s weights and architecture (e.g. after minnow compress --structured)')
     .option('--no-verify', 'load --init-from without checking its weights against the sha256 it records');
 }
@@ -49,6 +50,7 @@ export function runOptionsOf(o: Record<string, unknown>): RunOptions {
     threads: flag('threads'), dataOptions: { limit: flag('limit'), keepHeaders: flag('keepHeaders'), labelsFraction: flag('labelsFraction') },
     prune: o.prune ? { sparsity: flag<number>('prune'), ...flag<object>('pruneSchedule') } : undefined,
     qat: flag('qat'), augment: flag('augment'), initFrom: flag('initFrom'), verify: flag('verify'), recompute: flag('recompute'),
+    finetunable: flag('finetunable'),
   };
 }
 

@@ -12,6 +12,7 @@ import { keptWeights, type KeepRule } from './quantize/scheme.js';
 import { pruneMagnitude } from './prune/magnitude.js';
 import { pruneStructured, type StructuredReport, type StructuredTargets } from './prune/structured.js';
 import { opDef } from '../onnx/ops/index.js';
+import { FinetunableError, dropFinetuneStep, partName, trainableWeights, type FinetunePart } from './finetunable.js';
 
 export interface CompressOptions {
   /** Shrink the architecture: fewer layers, heads, FFN neurons, channels (prune/structured.ts). */
@@ -31,6 +32,11 @@ export interface CompressOptions {
   keep?: KeepRule;
   /** Under int4, what the kept matrices become: int8 weight-only (default) or float32. Under int8 they stay float32. */
   keptPrecision?: 'int8' | 'float32';
+  /**
+   * Weights to keep float32 for fine-tuning on the device (default: the part whose training step the
+   * input carries). The step itself is added by src/train/finetune-step.ts to the result.
+   */
+  finetunable?: FinetunePart;
 }
 
 export interface CompressReport {
@@ -47,11 +53,15 @@ export interface CompressReport {
 export interface CompressResult {
   bytes: Uint8Array;
   report: CompressReport;
+  /** The part whose training step the result should carry (withFinetuneStep): asked for, or carried by the input. */
+  finetunable?: FinetunePart;
 }
 
 export function compressModel(input: Uint8Array, options: CompressOptions): CompressResult {
-  if (!options.structured && options.prune === undefined && !options.quantize) throw new Error('nothing to do: give --structured, --prune and/or --quantize');
+  if (!options.structured && options.prune === undefined && !options.quantize && !options.finetunable) throw new Error('nothing to do: give --structured, --prune, --quantize and/or --finetunable');
   let { graph } = decodeModel(input);
+  const carried = dropFinetuneStep(graph);
+  const finetunable = options.finetunable ?? carried;
   const recipe: Record<string, unknown> = {};
   let structured: StructuredReport | undefined;
   if (options.structured) {
@@ -66,9 +76,11 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   // Ops outside minnow's op table pass through unchanged, and the report names them.
   const unknown = [...new Set(graph.nodes.filter((n) => !opDef(n)).map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))].sort();
   const keep = options.keep ?? 'last';
+  if (finetunable === 'all' && options.quantize) throw new FinetunableError(`--finetunable all trains every weight, so none can be quantized: ${carried ? 'the input carries the training step of all its weights; give --finetunable head or last:N' : 'use head or last:N'} with --quantize`);
+  const float = finetunable ? new Set(trainableWeights(graph, finetunable)) : undefined;
   const report = options.quantize
     ? quantizeGraph(graph, options.quantize, {
-      keep: keptWeights(graph, keep), blockSize: options.blockSize, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keptPrecision: options.keptPrecision,
+      keep: keptWeights(graph, keep), blockSize: options.blockSize, symmetric: !options.zeroPoints, accuracyLevel: options.accuracyLevel, keptPrecision: options.keptPrecision, float,
     })
     : { quantized: [], kept: [] };
   if (options.quantize) {
@@ -78,6 +90,7 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
       quantized: report.quantized, kept_float: report.kept,
     });
   }
+  if (finetunable) recipe.finetunable = partName(finetunable);
   recipe.unknown_ops = unknown;
   gzipTokenizer(graph.metadata, (bytes) => gzipSync(bytes, { level: 9 }));
   if (graph.metadata.has(META.tokenizerGz)) recipe.tokenizer = 'gzip';
@@ -88,7 +101,7 @@ export function compressModel(input: Uint8Array, options: CompressOptions): Comp
   shortenNames(graph);
   const bytes = encodeModel(graph);
   return {
-    bytes,
+    bytes, finetunable,
     report: { ...report, unknown_ops: unknown, size_before: input.length, size_after: bytes.length, ...(structured ? { structured } : {}), ...(sparsity !== undefined ? { sparsity } : {}) },
   };
 }

@@ -30,6 +30,16 @@ export function paddingBias(s: Scope, mask: string): string {
   return g.op1('Unsqueeze', [bias, g.int64s([1, 2])], {}, { name: 'padding_bias' });
 }
 
+/**
+ * The entries [start, end) of weight `name` (of `size` values) that change no output: the key part of
+ * an attention's qkv bias. A shift shared by every key of a query leaves its softmax as it is, so
+ * their gradient is zero but for rounding, which AdamW (dividing by each gradient's own size) would
+ * turn into full steps that differ from one engine to the next.
+ */
+export function inertEntries(name: string, size: number): [number, number] | undefined {
+  return /(^|\.)attn\.qkv\.bias$/.test(name) ? [size / 3, (2 * size) / 3] : undefined;
+}
+
 export function multiHeadAttention(s: Scope, x: string, options: AttentionOptions): string {
   return attention(s, x, options).output;
 }

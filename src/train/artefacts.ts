@@ -6,6 +6,7 @@ import { encodeModel } from '../onnx/codec.js';
 import { stampWeightsDigest } from '../onnx/digest.js';
 import { decoderFromTrained } from '../nn/decoder.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { withFinetuneStep } from './finetune-step.js';
 import type { Trainer } from './trainer.js';
 import { paramsSaved } from './vocab-prune.js';
 import type { PreparedData, ResolvedRun } from './run.js';
@@ -48,7 +49,8 @@ export async function writeArtefacts(o: Outcome): Promise<TrainReport> {
   const { config, arch } = o.run;
   const { trainer, options } = o;
   const metrics = testMetrics(o);
-  const bytes = trainer.exportModel(modelMetadata(o, metrics));
+  const exported = trainer.exportModel(modelMetadata(o, metrics));
+  const bytes = options.finetunable ? withFinetuneStep(exported, options.finetunable) : exported;
   await writeFileAtomic(path.join(options.out, 'model.onnx'), bytes);
   if (o.data.tokenizer) await writeFileAtomic(path.join(options.out, 'tokenizer.json'), JSON.stringify(o.data.tokenizer.toJSON()));
   if (config.task === 'lm') {

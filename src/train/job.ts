@@ -21,6 +21,7 @@ import { TrainLoop } from './loop.js';
 import { writeArtefacts } from './artefacts.js';
 import type { DataCursor } from './checkpoint.js';
 import type { TokenizerJson } from '../data/tokenizers/index.js';
+import { FinetunableError, weightsOfPart, type FinetunePart } from '../compress/finetunable.js';
 
 export { sparsityAt, type PruneSchedule } from './schedule.js';
 
@@ -50,6 +51,8 @@ export interface TrainJobOptions {
   threads?: number;
   /** Recompute each Transformer block in the backward pass instead of keeping its activations (less memory, slower steps). */
   recompute?: boolean;
+  /** model.onnx carries the training step of this part, for model.finetune() on the device (src/train/finetune-step.ts). */
+  finetunable?: FinetunePart;
   dataOptions?: LoadOptions;
   /** Data sets of examples without labels (names or paths): they train on the teacher's soft labels alone. */
   unlabeled?: string[];
@@ -180,6 +183,10 @@ export async function train(options: TrainJobOptions): Promise<TrainReport> {
   await makeOutDir(options.out);
   const data = prepareData(run, options.teacher, log);
   const { trainer, cursor, totalSteps, stepsPerEpoch } = await startTrainer(run, data, options, log);
+  if (options.finetunable) {
+    if (run.config.task === 'lm') throw new FinetunableError('--finetunable fine-tunes classifiers on the device; drop it for a language model');
+    weightsOfPart(trainer.paramNames, options.finetunable);
+  }
   const loop = new TrainLoop({ trainer, config: run.config, data, hooks: options.teacher, options, cursor, stepsPerEpoch, totalSteps });
   emit({ type: 'start', totalSteps, step: trainer.step, params: trainer.paramCount(), trainExamples: data.splits.train.source.size, unlabelledExamples: data.counts.unlabelled });
   const started = Date.now();

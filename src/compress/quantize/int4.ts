@@ -203,10 +203,11 @@ export const int4: QuantScheme = {
     if (![16, 32, 64, 128].includes(blockSize)) throw new Error(`int4 block size must be 16, 32, 64 or 128, got ${blockSize}`);
     const uses = consumers(g);
     const shared = (weight: string) => (uses.get(weight)?.length ?? 0) > 1;
+    const float = (weight: string) => options.float?.has(weight) ?? false;
     const held = (s: MatMulSite | ConvSite): WeightPlan => ({
-      weight: s.weight, quantized: false, ...((options.keptPrecision ?? 'int8') === 'int8' && !shared(s.weight) ? weightOnlyInt8(s.node, s.weight) : {}),
+      weight: s.weight, quantized: false, ...((options.keptPrecision ?? 'int8') === 'int8' && !shared(s.weight) && !float(s.weight) ? weightOnlyInt8(s.node, s.weight) : {}),
     });
-    const hold = (weight: string, unfit: boolean) => options.keep.has(weight) || shared(weight) || unfit;
+    const hold = (weight: string, unfit: boolean) => options.keep.has(weight) || float(weight) || shared(weight) || unfit;
     return [
       ...matmulSites(g).map((s) => (hold(s.weight, s.k < blockSize) ? held(s) : int4MatMul(s, blockSize, options))),
       ...convSites(g).map((s) => (hold(s.weight, s.row % 2 !== 0) ? held(s) : int4Conv(s, blockSize))),

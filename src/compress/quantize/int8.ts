@@ -132,9 +132,9 @@ function int8Table(site: GatherSite): WeightPlan {
 /** int8: every matrix, filter and table, but those kept float (held back, or shared by two nodes). */
 export const int8: QuantScheme = {
   name: 'int8',
-  plan(g, { keep }) {
+  plan(g, { keep, float: floatWeights }) {
     const uses = consumers(g);
-    const float = (weight: string) => keep.has(weight) || (uses.get(weight)?.length ?? 0) > 1;
+    const float = (weight: string) => keep.has(weight) || floatWeights?.has(weight) || (uses.get(weight)?.length ?? 0) > 1;
     return [
       ...matmulSites(g).map((s) => (float(s.weight) ? { weight: s.weight, quantized: false } : dynamicInt8(s))),
       ...convSites(g).map((s) => (float(s.weight) ? { weight: s.weight, quantized: false } : { weight: s.weight, quantized: true, ...weightOnlyInt8(s.node, s.weight) })),

@@ -27,6 +27,8 @@ export interface SchemeOptions {
   accuracyLevel?: number;
   /** int4: what held-back matrices become, int8 weight-only (default) or float32. */
   keptPrecision?: 'int8' | 'float32';
+  /** Weights that stay float32 under any scheme: those trained on the device (finetunable.ts). */
+  float?: Set<string>;
 }
 
 export interface QuantScheme {
