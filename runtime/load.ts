@@ -1,7 +1,7 @@
 // loadModel(): bytes from a URL, a path, or memory; integrity check; an ONNX Runtime session from
 // the app's own `ort` module (onnxruntime-web, -node or -react-native).
 import { readModelFile, weightsSha256, ModelFormatError, type ModelFile } from './model-file.js';
-import { Model } from './model.js';
+import type { Model } from './model.js';
 import { META } from '../src/format/metadata.js';
 import { toHex } from '../src/format/digest.js';
 
@@ -10,7 +10,7 @@ export interface OrtLike {
   InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession> };
   Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensor;
 }
-export interface OrtTensor { data: unknown; dims: readonly number[]; type: string }
+export interface OrtTensor { data: unknown; dims: readonly number[]; type: string; dispose?(): void }
 export interface OrtSession {
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release?(): Promise<void>;
@@ -106,7 +106,17 @@ async function readBytes(source: ModelSource, options: LoadOptions): Promise<Uin
   }
 }
 
-export async function loadModel(source: ModelSource, options: LoadOptions): Promise<Model> {
+/**
+ * A Model class, made from the app's onnxruntime, the session, and the file it runs (with its bytes
+ * and the options the session was made with, which minnow/micro's Model has no use for).
+ */
+export type ModelClass<M extends Model> = new (
+  ort: OrtLike, session: OrtSession, file: ModelFile, sha256: string | undefined, truncation: 'error' | 'right',
+  bytes: Uint8Array, sessionOptions: Record<string, unknown>,
+) => M;
+
+/** Reads, verifies and opens a model as a `Kind` (minnow/runtime's Model can fine-tune, minnow/micro's only runs). */
+export async function openModel<M extends Model>(source: ModelSource, options: LoadOptions, Kind: ModelClass<M>): Promise<M> {
   if (!options?.ort?.InferenceSession) throw new ModelLoadError('loadModel needs { ort }: the onnxruntime module your app uses (onnxruntime-web, -node or -react-native)');
   const bytes = await readBytes(source, options);
   options.signal?.throwIfAborted();
@@ -124,8 +134,8 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     if (sha256 !== expected) throw new ModelLoadError(`the model's weights do not match their sha256 (expected ${expected.slice(0, 12)}…, got ${sha256.slice(0, 12)}…): the file is corrupt or was changed`);
   }
   let session: OrtSession;
+  const sessionOptions: Record<string, unknown> = {};
   try {
-    const sessionOptions: Record<string, unknown> = {};
     if (options.executionProviders) sessionOptions.executionProviders = options.executionProviders;
     if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
     session = await options.ort.InferenceSession.create(bytes, sessionOptions);
@@ -134,7 +144,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions): Prom
     const message = (err as Error).message.split('\n')[0];
     throw new ModelLoadError((err as Error).name === 'MicroError' ? message! : `ONNX Runtime could not load the model: ${message}`);
   }
-  const model = new Model(options.ort, session, file, sha256, options.truncation ?? 'error');
+  const model = new Kind(options.ort, session, file, sha256, options.truncation ?? 'error', bytes, sessionOptions);
   if (options.warmup !== false) await model.warmup();
   return model;
 }

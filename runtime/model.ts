@@ -32,12 +32,16 @@ export interface ModelInfo {
 export class Model {
   readonly info: ModelInfo;
   private readonly tokenizer?: Tokenizer;
-  private readonly pre?: Preprocessing;
+  /** @internal */
+  readonly pre?: Preprocessing;
   private disposed = false;
 
   private readonly inputShapes: Record<string, (number | string)[]>;
 
-  constructor(private readonly ort: OrtLike, private readonly session: OrtSession, file: ModelFile, sha256: string | undefined, private readonly truncation: 'error' | 'right') {
+  constructor(
+    /** @internal */ readonly ort: OrtLike, /** @internal */ public session: OrtSession, file: ModelFile, sha256: string | undefined,
+    private readonly truncation: 'error' | 'right',
+  ) {
     this.inputShapes = file.inputShapes;
     const m = file.metadata;
     this.info = { task: m[META.task], labels: labelsOf(m), inputs: session.inputNames, outputs: session.outputNames, metadata: m, sha256 };
@@ -48,7 +52,8 @@ export class Model {
     this.pre = preprocessingOf(m);
   }
 
-  private check(): void {
+  /** @internal */
+  check(): void {
     if (this.disposed) throw new RuntimeInputError('this model was disposed');
   }
 
@@ -124,6 +129,11 @@ export class Model {
   }
 
   private async runTexts(texts: string[]): Promise<Record<string, OrtTensor>> {
+    return this.session.run(this.textFeeds(texts));
+  }
+
+  /** @internal Feeds for a batch of texts, padded to the longest. */
+  textFeeds(texts: string[]): Record<string, OrtTensor> {
     const pre = this.pre as TextPreprocessing;
     if (pre.kind !== 'text' || !this.tokenizer) throw new RuntimeInputError('this model does not take text');
     const ids = texts.map((t, i) => {
@@ -143,7 +153,7 @@ export class Model {
     ids.forEach((row, r) => row.forEach((id, t) => { data[r * len + t] = BigInt(id); mask[r * len + t] = 1n; }));
     const feeds: Record<string, OrtTensor> = { [INPUT.ids]: new this.ort.Tensor('int64', data, [ids.length, len]) };
     if (this.info.inputs.includes(INPUT.mask)) feeds[INPUT.mask] = new this.ort.Tensor('int64', mask, [ids.length, len]);
-    return this.session.run(feeds);
+    return feeds;
   }
 
   private async runImage(pixels: ArrayLike<number>): Promise<Record<string, OrtTensor>> {

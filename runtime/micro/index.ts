@@ -4,8 +4,8 @@
 // op is refused at load, by name.
 // First: the model reader makes a TextDecoder as it loads, and engines without one get micro's.
 import './text-codecs.js';
-import { loadModel as loadWith, type LoadOptions, type ModelSource, type OrtLike } from '../load.js';
-import type { Model } from '../model.js';
+import { openModel, type LoadOptions, type ModelSource, type OrtLike } from '../load.js';
+import { Model } from '../model.js';
 import { MicroSession } from './session.js';
 import { MicroTensor } from './tensor.js';
 
@@ -19,7 +19,7 @@ export type MicroLoadOptions = Omit<LoadOptions, 'ort' | 'executionProviders' | 
 
 /** Loads a model to run in TypeScript: the same Model (classify, generate, run, info) as minnow/runtime's. */
 export function loadModel(source: ModelSource, options: MicroLoadOptions = {}): Promise<Model> {
-  return loadWith(source, { ...options, ort: microOrt });
+  return openModel(source, { ...options, ort: microOrt }, Model);
 }
 
 export { Model, RuntimeInputError, type Prediction, type ModelInfo } from '../model.js';
