@@ -1,6 +1,6 @@
 // Evaluating an exported model file on a data set, and describing a model file (`minnow eval`,
 // `minnow inspect`).
-import { encodeModel } from '../onnx/codec.js';
+import { decodeModel, encodeModel } from '../onnx/codec.js';
 import { ModelFileError, decodeOnnx, readOnnxFile, type ReadOptions } from '../onnx/model-file.js';
 import type { Graph } from '../onnx/graph.js';
 import { createSession, run, type Device } from '../onnx/runtime.js';
@@ -12,6 +12,7 @@ import { readerOf, splitSource, type SplitSource } from './sources.js';
 import { crossEntropy } from './losses.js';
 import { META, type Preprocessing, type Task } from '../format/metadata.js';
 import { tokenizerJsonOf } from '../format/tokenizer.js';
+import { FINETUNE_META, type FinetuneSpec } from '../format/finetune.js';
 
 function meta(graph: Graph, key: string, file: string): string {
   const v = graph.metadata.get(key);
@@ -101,6 +102,16 @@ export function inspectModelFile(file: string, options: ReadOptions = {}): Model
     if (k === META.tokenizer || k === META.tokenizerGz) {
       const doc = JSON.parse(tokenizerJsonOf(new Map([[k, v]]))!) as { model: { type: string; vocab: object } };
       metadata[k] = { type: doc.model.type, vocab_size: Object.keys(doc.model.vocab).length, bytes: v.length };
+      continue;
+    }
+    if (k === FINETUNE_META.graph) {
+      // The training step is a whole ONNX model in base64: its size and node count say enough.
+      metadata[k] = { bytes: v.length, nodes: decodeModel(Buffer.from(v, 'base64')).graph.nodes.length };
+      continue;
+    }
+    if (k === FINETUNE_META.spec) {
+      const spec = JSON.parse(v) as FinetuneSpec;
+      metadata[k] = { part: spec.part, features: spec.features, params: spec.params.length, state: spec.state.length, optimizer: spec.optimizer };
       continue;
     }
     try { metadata[k] = JSON.parse(v); } catch { metadata[k] = v; }

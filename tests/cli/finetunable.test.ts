@@ -30,6 +30,11 @@ describe('--finetunable', () => {
     const { graph } = decodeModel(readFileSync(file));
     expect(JSON.parse(graph.metadata.get('minnow.compression')!)).toMatchObject({ quantize: 'int8', finetunable: 'head' });
     expect(graph.initializers.get('head.weight')!.dtype).toBe('float32');
+    const inspect = minnow('inspect', file);
+    expect(inspect.status, inspect.stderr).toBe(0);
+    const summary = JSON.parse(inspect.stdout).metadata;
+    expect(summary[FINETUNE_META.spec]).toMatchObject({ part: 'head', params: 2, state: 4, features: ['finetune.in.0'] });
+    expect(summary[FINETUNE_META.graph].nodes).toBeGreaterThan(10);
     const model = await loadModel(file, { ort: ortNode as never });
     const report = await model.finetune(examples, { epochs: 2, heldOut: 0 });
     expect([report.part, report.steps]).toEqual(['head', 4]);
