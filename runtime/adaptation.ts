@@ -5,7 +5,8 @@
 // Stored form: 'MNAD', a little-endian uint32 header length, a JSON header (format, the shipped
 // weights' sha256, the part, each weight's name and length, the provenance), then the float32 values.
 import { META } from '../src/format/metadata.js';
-import { FINETUNE_META } from '../src/format/finetune.js';
+import { FINETUNE_META, type FinetuneSpec } from '../src/format/finetune.js';
+import { isNode } from './load.js';
 import { RuntimeInputError } from './model.js';
 import type { AdaptableModel as Model } from './adaptable.js';
 import { rewriteModel, runFile, weightOf } from './model-write.js';
@@ -13,10 +14,9 @@ import { rewriteModel, runFile, weightOf } from './model-write.js';
 interface Header { format: 1; base?: string; part: string; weights: { name: string; length: number }[]; provenance?: string }
 
 const MAGIC = [0x4d, 0x4e, 0x41, 0x44];
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 function encode(model: Model): Uint8Array {
-  const spec = JSON.parse(model.info.metadata[FINETUNE_META.spec] ?? 'null') as { part: string; params: string[] } | null;
+  const spec = JSON.parse(model.info.metadata[FINETUNE_META.spec] ?? 'null') as FinetuneSpec | null;
   if (!spec) throw new RuntimeInputError('this model has no training step, so nothing of it is adapted');
   const values = spec.params.map((name) => weightOf(model.current.file, name));
   const header: Header = {

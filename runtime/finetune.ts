@@ -90,15 +90,17 @@ class Step {
   params = new Map<string, Float32Array>();
   private readonly state = new Map<string, Float32Array>();
   private t = 0;
+  /** Each trained weight's dims (its moments have the same). */
+  private readonly dims = new Map<string, number[]>();
 
   constructor(private readonly model: Model, readonly spec: FinetuneSpec, private readonly session: OrtSession) {
     for (const p of spec.params) this.params.set(p, weightOf(model.current.file, p));
     for (const s of spec.state) this.state.set(s.name, new Float32Array(this.params.get(s.param)!.length));
+    for (const i of model.current.file.initializers) if (this.params.has(i.name)) this.dims.set(i.name, i.dims);
   }
 
   private tensor(weight: string, data: Float32Array): OrtTensor {
-    const dims = this.model.current.file.initializers.find((i) => i.name === weight)?.dims;
-    return new this.model.ort.Tensor('float32', data, dims ?? []);
+    return new this.model.ort.Tensor('float32', data, this.dims.get(weight)!);
   }
 
   /** Loss and logits for a batch; with lr > 0 the weights and state move one step. */

@@ -44,7 +44,7 @@ export class ModelLoadError extends Error {
 }
 
 const isUrl = (s: string) => /^(https?|blob|data):/i.test(s);
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+export const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 async function fetchBytes(url: string, options: LoadOptions): Promise<Uint8Array> {
   const cache = options.cache === true || options.cache === undefined ? (typeof caches !== 'undefined' && !url.startsWith('data:') ? await caches.open('minnow-models') : undefined) : undefined;

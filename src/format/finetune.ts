@@ -30,6 +30,8 @@ export interface FinetuneSpec {
   optimizer: { kind: 'adamw'; beta1: number; beta2: number; eps: number; weightDecay: number; maxGradNorm: number };
 }
 
+const FEATURE = 'finetune.in.';
+
 export const FINETUNE_IO = {
   labels: 'labels',
   loss: 'loss',
@@ -39,8 +41,8 @@ export const FINETUNE_IO = {
   biasCorrection1: 'opt.bias_correction1',
   biasCorrection2: 'opt.bias_correction2',
   next: (name: string) => `${name}.next`,
-  feature: (i: number) => `finetune.in.${i}`,
+  feature: (i: number) => `${FEATURE}${i}`,
 } as const;
 
 /** An output of the inference graph that only the training step reads. */
-export const isFinetuneFeature = (name: string) => name.startsWith('finetune.in.');
+export const isFinetuneFeature = (name: string) => name.startsWith(FEATURE);

@@ -95,10 +95,11 @@ export function fromOrt(t: ort.Tensor): Tensor {
 
 export type Feeds = Record<string, Tensor>;
 
+const toOrtFeeds = (feeds: Feeds) => Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+
 /** Runs a session on host tensors and returns host tensors. */
 export async function run(session: ort.InferenceSession, feeds: Feeds, fetches?: string[]): Promise<Record<string, Tensor>> {
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  const ortFeeds = toOrtFeeds(feeds);
   const out = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
   const result: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(out)) result[k] = fromOrt(v);
@@ -111,8 +112,7 @@ export async function run(session: ort.InferenceSession, feeds: Feeds, fetches?:
  * also returns a copy of each preallocated output, which is dropped here.
  */
 export async function runInto(session: ort.InferenceSession, feeds: Feeds, fetches: string[], into: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+  const ortFeeds = toOrtFeeds(feeds);
   // null: onnxruntime allocates the output.
   const ortFetches: Record<string, ort.Tensor | null> = {};
   for (const name of fetches) ortFetches[name] = null;

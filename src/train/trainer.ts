@@ -121,7 +121,14 @@ export class Trainer {
   ) {
     this.params = initialParams;
     this.state = initialState;
+    // The shapes never change, so neither does what a step leaves behind.
+    let bytes = 0;
+    for (const t of [...initialParams.values(), ...initialState.values()]) bytes += t.data.byteLength;
+    this.collectAfterStep = bytes >= GC_AFTER_STEP_BYTES;
   }
+
+  /** Whether a step's copies are large enough to collect at once (trainStep). */
+  private readonly collectAfterStep: boolean;
 
   static async create(build: ModelBuilder, options: TrainerOptions): Promise<Trainer> {
     const exported = build(false);
@@ -277,7 +284,7 @@ export class Trainer {
     // onnxruntime-node returned a copy of every weight and state tensor (and, where the update is
     // not in place, the old ones are done with): freeing them now keeps them off the next step's
     // peak. A full collection takes about 10 ms; it runs only where it frees much.
-    if (this.weightBytes() >= GC_AFTER_STEP_BYTES) collectGarbage();
+    if (this.collectAfterStep) collectGarbage();
     return result;
   }
 
@@ -330,13 +337,6 @@ export class Trainer {
       into[output] = t;
     }
     return into;
-  }
-
-  private weightBytes(): number {
-    let n = 0;
-    for (const t of this.params.values()) n += t.data.byteLength;
-    for (const t of this.state.values()) n += t.data.byteLength;
-    return n;
   }
 
   async evaluate(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { predictions?: boolean } = {}): Promise<EvalResult> {
